@@ -1,0 +1,20 @@
+"""tinygrad-lab: a small, readable autograd framework for learning how neural networks learn.
+
+    import tinygrad_lab as tl
+    x = tl.Tensor([[1.0, 2.0]], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    x.grad            # Tensor([[2., 4.]])
+"""
+from .tensor import Tensor, Parameter, as_tensor
+from .autograd import (Function, Context, no_grad, enable_grad, is_grad_enabled, detect_anomaly,
+                       AnomalyError, grad)
+from .functional import *  # noqa: F401,F403  (the public ops: tl.exp, tl.sigmoid, tl.mse_loss, ...)
+from .functional import __all__ as _functional_all
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "Parameter", "as_tensor", "Function", "Context", "no_grad", "enable_grad",
+           "is_grad_enabled", "detect_anomaly", "AnomalyError", "grad", "gradcheck",
+           "gradgradcheck", "GradcheckError", *_functional_all]

@@ -1,0 +1,461 @@
+"""Reverse-mode automatic differentiation: the op contract and the backward pass.
+
+Every op is a subclass of :class:`Function` with two static methods side by side:
+
+* ``forward(ctx, *arrays, **params)`` computes the result on NumPy arrays;
+* ``backward(ctx, grad)`` returns, for each input, its gradient (the
+  vector-Jacobian product), or ``None`` for an input that needs none;
+
+and two strings for people, ``formula`` and ``derivative``, that the docs and the
+graph renderer show. The base class does the shared work once: it skips
+constants, reduces a broadcast gradient back to its input's shape, casts it to
+the input's dtype and checks its shape. Built-in ops and a user's own op use the
+same mechanism::
+
+    class Cube(Function):
+        formula = "x³"
+        derivative = "∂/∂x = 3x²"
+
+        @staticmethod
+        def forward(ctx, x):
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.inputs
+            return grad * 3 * x ** 2
+
+    y = Cube.apply(t)
+
+Inside ``backward`` only ``ctx.inputs``, ``ctx.output`` and the functions of
+``ctx.xp`` carry gradient: ``xp`` is NumPy when gradients are plain arrays and
+tinygrad_lab's own functions when the backward pass is itself recorded
+(``create_graph=True``, for higher-order gradients). Anything else stored on
+``ctx`` during ``forward`` (a mask, a shape) is a constant.
+"""
+from __future__ import annotations
+
+import contextlib
+import traceback
+from types import SimpleNamespace
+
+import numpy as np
+
+__all__ = [
+    "Function", "Context", "no_grad", "enable_grad", "is_grad_enabled",
+    "detect_anomaly", "module_scope", "backward", "grad", "AnomalyError",
+]
+
+# ---------------------------------------------------------------------------
+# Global switches: recording on/off, anomaly detection, the module being called.
+# ---------------------------------------------------------------------------
+_grad_enabled = True
+_anomaly = False
+_module_stack: list = []
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Run the block without recording a graph (evaluation, weight updates)."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Record a graph inside the block, even within ``no_grad``."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph they build."""
+    return _grad_enabled
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or inf appeared in a forward or backward pass under ``detect_anomaly``."""
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Check every forward result and every backward gradient for NaN/inf.
+
+    When one appears, raise :class:`AnomalyError` naming the op that produced it
+    and the line of your code that created that op. Slower: use it to debug.
+    """
+    global _anomaly
+    previous, _anomaly = _anomaly, True
+    try:
+        yield
+    finally:
+        _anomaly = previous
+
+
+@contextlib.contextmanager
+def module_scope(module):
+    """Tag the ops created inside the block with ``module`` (used by graph rendering)."""
+    _module_stack.append(module)
+    try:
+        yield
+    finally:
+        _module_stack.pop()
+
+
+# ---------------------------------------------------------------------------
+# The op contract
+# ---------------------------------------------------------------------------
+class Context:
+    """What one application of an op remembers for its backward pass.
+
+    It is also the graph node: ``parents`` are the input Tensors (``None`` for a
+    constant input), ``op`` the Function class and ``params`` its keyword
+    arguments (``k``, ``axis``...).
+    """
+
+    def __init__(self, op, parents, inputs, params):
+        self.op = op
+        self.parents = parents
+        self.inputs = inputs
+        self.params = params
+        self.needs_input_grad = tuple(p is not None and p.requires_grad for p in parents)
+        self.output = None
+        self.xp = _numpy_xp
+        self.scope = tuple(_module_stack) if _module_stack else None
+        self.trace = None
+        self.freed = False
+
+    def __repr__(self):
+        return f"<{self.op.__name__}>"
+
+
+class Function:
+    """Base class of every op. Subclass it, then call ``YourOp.apply(*inputs, **params)``."""
+
+    formula = ""
+    derivative = ""
+
+    @staticmethod
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run ``forward`` on the inputs' arrays and, if any input requires grad, record the node."""
+        from .tensor import Tensor
+
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        parents = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+        ctx = Context(cls, parents, arrays, params)
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except ValueError as err:
+            shapes = " and ".join(str(np.shape(a)) for a in arrays)
+            if "broadcast" in str(err):
+                raise ValueError(
+                    f"{cls.__name__}: shapes {shapes} cannot be broadcast together (NumPy's rule: "
+                    f"aligned from the right, each pair of axes must be equal or one of them 1). "
+                    f"Reshape or transpose one operand.") from err
+            raise ValueError(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
+        out = np.asarray(out)
+        if _anomaly and not np.all(np.isfinite(out)) and all(
+                np.all(np.isfinite(a)) for a in arrays if np.asarray(a).dtype.kind == "f"):
+            raise AnomalyError(f"{cls.__name__} produced NaN/inf in forward from finite inputs "
+                               f"(output shape {out.shape}).\n{_where_created()}")
+        requires_grad = _grad_enabled and any(ctx.needs_input_grad)
+        result = Tensor._from_op(out, requires_grad, ctx if requires_grad else None)
+        if requires_grad:
+            ctx.inputs = tuple(ctx.inputs)
+            if _anomaly:
+                ctx.trace = _where_created()
+        return result
+
+
+def _where_created() -> str:
+    frames = [f for f in traceback.extract_stack()[:-2] if "tinygrad_lab" not in f.filename]
+    return "".join(traceback.format_list(frames[-3:])) if frames else ""
+
+
+# ---------------------------------------------------------------------------
+# The two function namespaces a backward may use as ``ctx.xp``
+# ---------------------------------------------------------------------------
+def _np_sigmoid(z):
+    # exp(-|z|) never overflows; pick the algebraically equal form for each sign.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(z, np.float32), copy=False)
+
+
+def _np_scatter_add(grad, index, shape):
+    """Zeros of ``shape`` with ``grad`` added at ``index`` (repeated indices accumulate)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    np.add.at(out, index, grad)
+    return out
+
+
+_numpy_xp = SimpleNamespace(
+    exp=np.exp, log=np.log, sqrt=np.sqrt, tanh=np.tanh, where=np.where, sigmoid=_np_sigmoid,
+    broadcast_to=np.broadcast_to, scatter_add=_np_scatter_add, is_tensor=False,
+)
+
+
+def _tensor_xp():
+    from . import functional as F
+    return SimpleNamespace(
+        exp=F.exp, log=F.log, sqrt=F.sqrt, tanh=F.tanh, where=F.where, sigmoid=F.sigmoid,
+        broadcast_to=F.broadcast_to, scatter_add=F.scatter_add, is_tensor=True,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Gradient plumbing shared by every op
+# ---------------------------------------------------------------------------
+def _unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _input_grads(ctx, out, grad, create_graph):
+    """Call the op's backward and return one checked gradient per input (None where not needed)."""
+    op = ctx.op
+    if create_graph:
+        from .tensor import Tensor
+        ctx.xp = _tensor_xp()
+        saved_inputs = ctx.inputs
+        ctx.inputs = tuple(p if p is not None else c for p, c in zip(ctx.parents, saved_inputs))
+        ctx.output = out
+        try:
+            grads = op.backward(ctx, grad)
+        finally:
+            ctx.inputs, ctx.output, ctx.xp = saved_inputs, None, _numpy_xp
+    else:
+        ctx.output = out.data
+        try:
+            if _anomaly:  # NaN/inf becomes an AnomalyError below, not a warning
+                with np.errstate(all="ignore"):
+                    grads = op.backward(ctx, grad)
+            else:
+                grads = op.backward(ctx, grad)
+        finally:
+            ctx.output = None
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(ctx.parents):
+        raise RuntimeError(f"{op.__name__}.backward returned {len(grads)} gradients "
+                           f"for {len(ctx.parents)} inputs")
+    checked = []
+    for i, (parent, g) in enumerate(zip(ctx.parents, grads)):
+        if g is None or parent is None or not parent.requires_grad:
+            checked.append(None)
+            continue
+        if not create_graph:
+            g = np.asarray(g)
+        if g.shape != parent.shape:
+            g = _unbroadcast(g, parent.shape)
+            if g.shape != parent.shape:
+                raise RuntimeError(f"{op.__name__}.backward gave input {i} a gradient of shape "
+                                   f"{g.shape}, but the input has shape {parent.shape}")
+        if g.dtype != parent.dtype:
+            g = g.astype(parent.dtype)
+        if _anomaly:
+            data = g.data if create_graph else g
+            if not np.all(np.isfinite(data)):
+                raise AnomalyError(
+                    f"{op.__name__}.backward produced NaN/inf in the gradient of input {i} "
+                    f"(shape {parent.shape}). The op was created at:\n{ctx.trace or '(unknown)'}")
+        checked.append(g)
+    return checked
+
+
+# ---------------------------------------------------------------------------
+# The backward pass: iterative, with consumer counts (no recursion)
+# ---------------------------------------------------------------------------
+_FREED_MESSAGE = (
+    "Trying to backward through a graph a second time: its saved values were freed by the "
+    "first backward(). Pass retain_graph=True to the first backward() (or tl.grad) if you "
+    "need to go through the same graph twice, or rebuild the graph by running the forward "
+    "pass again."
+)
+
+
+def _count_consumers(roots):
+    """For every tensor that gradients will reach, how many graph edges point at it."""
+    pending = {}
+    stack = []
+    for r in roots:
+        if id(r) not in pending:
+            pending[id(r)] = 0
+            stack.append(r)
+    while stack:
+        t = stack.pop()
+        ctx = t._ctx
+        if ctx is None:
+            continue
+        if ctx.freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for p in ctx.parents:
+            if p is None or not p.requires_grad:
+                continue
+            if id(p) in pending:
+                pending[id(p)] += 1
+            else:
+                pending[id(p)] = 1
+                stack.append(p)
+    return pending
+
+
+def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
+    """Propagate ``seeds`` from ``roots`` back through the graph.
+
+    With ``wanted`` (a list of tensors) the gradients of those tensors are
+    returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
+    tensors that called ``retain_grad``) accumulate into ``.grad``.
+    """
+    from .tensor import Tensor
+
+    pending = _count_consumers(roots)
+    grads = {}
+    for r, s in zip(roots, seeds):
+        grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
+    ready = [r for r in dict.fromkeys(roots) if pending[id(r)] == 0]
+    wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
+    found = [None] * len(wanted) if wanted is not None else None
+    leaf_grad_ids = set()
+
+    while ready:
+        t = ready.pop()
+        g = grads.pop(id(t), None)
+        ctx = t._ctx
+        if g is not None:
+            for hook in t._hooks or ():
+                new = hook(g if create_graph else Tensor(g))
+                if new is not None:
+                    g = new if create_graph else np.asarray(new.data if isinstance(new, Tensor) else new)
+            if wanted_ids is not None:
+                if id(t) in wanted_ids:
+                    found[wanted_ids[id(t)]] = g
+            elif ctx is None or t._retains_grad:
+                _accumulate_grad(t, g, create_graph, leaf_grad_ids)
+        if ctx is None:
+            continue
+        parent_grads = (_input_grads(ctx, t, g, create_graph) if g is not None
+                        else [None] * len(ctx.parents))
+        for parent, pg in zip(ctx.parents, parent_grads):
+            if parent is None or not parent.requires_grad:
+                continue
+            key = id(parent)
+            if pg is not None:
+                grads[key] = grads[key] + pg if key in grads else pg
+            pending[key] -= 1
+            if pending[key] == 0:
+                ready.append(parent)
+        if not retain_graph:
+            ctx.freed = True
+            ctx.parents = tuple(None for _ in ctx.parents)
+            ctx.inputs = None
+    return found
+
+
+def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
+    from .tensor import Tensor
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        # Two leaves can receive the very same array (x + y); give each its own copy.
+        if id(g) in leaf_grad_ids or not g.flags.writeable:
+            g = g.copy()
+        leaf_grad_ids.add(id(g))
+        t.grad = Tensor(g)
+    else:
+        t.grad = Tensor(t.grad.data + g)
+
+
+def _seed_for(t, grad, create_graph):
+    from .tensor import Tensor
+    if grad is None:
+        if t.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {t.shape} needs an explicit gradient: call "
+                f"t.backward(grad) with an array of that shape, or reduce it to a scalar first "
+                f"(e.g. t.sum().backward()).")
+        seed = np.ones(t.shape, dtype=t.dtype)
+    else:
+        seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=t.dtype)
+        if seed.shape != t.shape:
+            raise ValueError(f"backward(): the gradient has shape {seed.shape} but the tensor "
+                             f"has shape {t.shape}; they must match.")
+        seed = seed.astype(t.dtype, copy=True)
+    return Tensor(seed) if create_graph else seed
+
+
+def backward(tensor, grad=None, retain_graph=False, create_graph=False):
+    """Accumulate d tensor / d leaf into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "backward(): this tensor does not require grad, so there is no graph to go back "
+            "through. Create the inputs with requires_grad=True (parameters do this) and make "
+            "sure the computation did not run under tl.no_grad().")
+    seed = _seed_for(tensor, grad, create_graph)
+    with (enable_grad() if create_graph else no_grad()):
+        _run_backward([tensor], [seed], retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
+         allow_unused=False):
+    """Return d(outputs)/d(inputs) as a list of Tensors, without touching ``.grad``.
+
+    With ``create_graph=True`` the returned gradients are themselves part of a
+    graph, so they can be differentiated again (higher-order gradients).
+    """
+    from .tensor import Tensor
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or isinstance(grad_outputs, np.ndarray):
+        grad_outputs = [grad_outputs]
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(f"tl.grad: input {i} does not require grad; create it with "
+                             f"requires_grad=True.")
+    for i, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"tl.grad: output {i} does not require grad (it does not depend "
+                               f"on any input that requires grad).")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed_for(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    with (enable_grad() if create_graph else no_grad()):
+        found = _run_backward(outputs, seeds, retain_graph, create_graph, wanted=inputs)
+    result = []
+    for i, (x, g) in enumerate(zip(inputs, found)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"tl.grad: input {i} (shape {x.shape}) is not used to compute "
+                                   f"the outputs; pass allow_unused=True to get None for it.")
+            result.append(None)
+        else:
+            result.append(g if create_graph else Tensor(g))
+    return result
