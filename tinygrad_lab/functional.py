@@ -300,7 +300,14 @@ def _class_targets(name, logits, targets):
         if raw.shape != (n,):
             raise ValueError(f"{name}: class-index targets must have shape ({n},) for "
                              f"scores of shape {logits.shape}, got {raw.shape}")
+        if raw.size and (raw.min() < 0 or raw.max() >= c):
+            raise ValueError(f"{name}: class indices must lie in [0, {c - 1}] for {c} classes, "
+                             f"got values from {raw.min()} to {raw.max()}")
         return one_hot(raw, c, dtype=logits.dtype)
+    if raw.shape == (n,):
+        raise ValueError(f"{name}: targets of shape {raw.shape} look like class indices but have "
+                         f"dtype {raw.dtype}; pass integer indices (e.g. np.array(t, dtype=int)) "
+                         f"or one-hot rows of shape {logits.shape}.")
     return _targets_like(name, logits, targets)
 
 
