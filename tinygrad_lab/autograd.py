@@ -160,7 +160,11 @@ class Function:
         parents = tuple(x if isinstance(x, Tensor) else None for x in inputs)
         ctx = Context(cls, parents, arrays, params)
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            if _anomaly:  # NaN/inf becomes an AnomalyError below, not a warning
+                with np.errstate(all="ignore"):
+                    out = cls.forward(ctx, *arrays, **params)
+            else:
+                out = cls.forward(ctx, *arrays, **params)
         except ValueError as err:
             shapes = " and ".join(str(np.shape(a)) for a in arrays)
             if "broadcast" in str(err):
