@@ -12,9 +12,10 @@ from .autograd import (Function, Context, no_grad, enable_grad, is_grad_enabled,
 from .functional import *  # noqa: F401,F403  (the public ops: tl.exp, tl.sigmoid, tl.mse_loss, ...)
 from .functional import __all__ as _functional_all
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import nn, init, optim, schedules, data, train  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Parameter", "as_tensor", "Function", "Context", "no_grad", "enable_grad",
            "is_grad_enabled", "detect_anomaly", "AnomalyError", "grad", "gradcheck",
-           "gradgradcheck", "GradcheckError", *_functional_all]
+           "gradgradcheck", "GradcheckError", "nn", "init", "optim", "schedules", "data", "train", *_functional_all]

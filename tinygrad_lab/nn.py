@@ -72,6 +72,15 @@ class LoadResult(NamedTuple):
     unexpected_keys: list
 
 
+class _ForwardHookHandle:
+    def __init__(self, hooks: list, fn) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -84,6 +93,7 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", [])
 
     # -- registration ------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
@@ -245,7 +255,19 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         with module_scope(self):
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:
+            hook(self, args, output)
+        return output
+
+    def register_forward_hook(self, fn):
+        """Call ``fn(module, inputs, output)`` after every forward of this module.
+
+        Training callbacks use it to watch activations. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        self._forward_hooks.append(fn)
+        return _ForwardHookHandle(self._forward_hooks, fn)
 
     # -- printing ------------------------------------------------------------
     def extra_repr(self) -> str:
