@@ -236,7 +236,10 @@ def test_call_runs_forward_inside_module_scope():
     y = m(x)
     # The graph renderer groups ops by the scope stack recorded on each node.
     assert y._ctx.scope == (m, m.fc2)
-    sigmoid_node = y._ctx.parents[0]._ctx.parents[0]._ctx
+    # fc2 is one Linear op (x·Wᵀ + b), so its input is the sigmoid's output.
+    assert y._ctx.op.__name__ == "Linear"
+    sigmoid_node = y._ctx.parents[0]._ctx
+    assert sigmoid_node.op.__name__ == "Sigmoid"
     assert sigmoid_node.scope == (m, m.act)
 
 

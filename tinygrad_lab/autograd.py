@@ -53,6 +53,14 @@ _grad_enabled = True
 _anomaly = False
 _module_stack: list = []
 
+# tensor.py imports this module, so it hands over its Tensor class once it is defined.
+Tensor = None
+
+
+def _set_tensor_class(cls):
+    global Tensor
+    Tensor = cls
+
 
 @contextlib.contextmanager
 def no_grad():
@@ -121,17 +129,23 @@ class Context:
     arguments (``k``, ``axis``...).
     """
 
-    def __init__(self, op, parents, inputs, params):
+    # Slots for what every node has; __dict__ for what an op's forward saves (masks, k...).
+    __slots__ = ("op", "parents", "inputs", "params", "needs_input_grad", "__dict__")
+    # Defaults live on the class, so creating a node sets only what differs (it is hot code).
+    output = None
+    xp = None  # set to the NumPy namespace below
+    scope = None
+    trace = None
+    freed = False
+
+    def __init__(self, op, parents, inputs, params, needs_input_grad):
         self.op = op
         self.parents = parents
         self.inputs = inputs
         self.params = params
-        self.needs_input_grad = tuple(p is not None and p.requires_grad for p in parents)
-        self.output = None
-        self.xp = _numpy_xp
-        self.scope = tuple(_module_stack) if _module_stack else None
-        self.trace = None
-        self.freed = False
+        self.needs_input_grad = needs_input_grad
+        if _module_stack:
+            self.scope = tuple(_module_stack)
 
     def __repr__(self):
         return f"<{self.op.__name__}>"
@@ -154,11 +168,17 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays and, if any input requires grad, record the node."""
-        from .tensor import Tensor
-
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        parents = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-        ctx = Context(cls, parents, arrays, params)
+        arrays, parents, needs = [], [], []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                parents.append(x)
+                needs.append(x._requires_grad)
+            else:  # a constant: a Python number or an array
+                arrays.append(x)
+                parents.append(None)
+                needs.append(False)
+        ctx = Context(cls, tuple(parents), arrays, params, tuple(needs))
         try:
             if _anomaly:  # NaN/inf becomes an AnomalyError below, not a warning
                 with np.errstate(all="ignore"):
@@ -166,25 +186,34 @@ class Function:
             else:
                 out = cls.forward(ctx, *arrays, **params)
         except ValueError as err:
-            shapes = " and ".join(str(np.shape(a)) for a in arrays)
-            if "broadcast" in str(err):
-                raise ValueError(
-                    f"{cls.__name__}: shapes {shapes} cannot be broadcast together (NumPy's rule: "
-                    f"aligned from the right, each pair of axes must be equal or one of them 1). "
-                    f"Reshape or transpose one operand.") from err
-            raise ValueError(f"{cls.__name__}: {err} (input shapes: {shapes})") from err
-        out = np.asarray(out)
-        if _anomaly and not np.all(np.isfinite(out)) and all(
-                np.all(np.isfinite(a)) for a in arrays if np.asarray(a).dtype.kind == "f"):
-            raise AnomalyError(f"{cls.__name__} produced NaN/inf in forward from finite inputs "
-                               f"(output shape {out.shape}).\n{_where_created()}")
-        requires_grad = _grad_enabled and any(ctx.needs_input_grad)
-        result = Tensor._from_op(out, requires_grad, ctx if requires_grad else None)
-        if requires_grad:
-            ctx.inputs = tuple(ctx.inputs)
+            raise _shape_error(cls, arrays, err) from err
+        if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
+            out = np.asarray(out)
+        if _anomaly:
+            _check_forward(cls, arrays, out)
+        if _grad_enabled and True in needs:
             if _anomaly:
                 ctx.trace = _where_created()
-        return result
+            return Tensor._from_op(out, True, ctx)
+        return Tensor._from_op(out, False, None)
+
+
+def _shape_error(op, arrays, err):
+    shapes = " and ".join(str(np.shape(a)) for a in arrays)
+    if "broadcast" in str(err):
+        return ValueError(
+            f"{op.__name__}: shapes {shapes} cannot be broadcast together (NumPy's rule: "
+            f"aligned from the right, each pair of axes must be equal or one of them 1). "
+            f"Reshape or transpose one operand.")
+    return ValueError(f"{op.__name__}: {err} (input shapes: {shapes})")
+
+
+def _check_forward(op, arrays, out):
+    finite_inputs = all(np.all(np.isfinite(a)) for a in arrays
+                        if np.asarray(a).dtype.kind == "f")
+    if finite_inputs and not np.all(np.isfinite(out)):
+        raise AnomalyError(f"{op.__name__} produced NaN/inf in forward from finite inputs "
+                           f"(output shape {out.shape}).\n{_where_created()}")
 
 
 def _where_created() -> str:
@@ -195,10 +224,16 @@ def _where_created() -> str:
 # ---------------------------------------------------------------------------
 # The two function namespaces a backward may use as ``ctx.xp``
 # ---------------------------------------------------------------------------
-def _np_sigmoid(z):
-    # exp(-|z|) never overflows; pick the algebraically equal form for each sign.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(z, np.float32), copy=False)
+def _np_sigmoid(z, k=1.0):
+    """σ(kz) through the identity σ(x) = ½ + ½·tanh(x/2): tanh never overflows, so this
+    is stable for any x (no warning at k=10, x=±1000), and it is one fast ufunc."""
+    out = np.multiply(z, 0.5 * k)
+    if out.dtype.kind != "f":
+        out = out.astype(np.float32)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 def _np_scatter_add(grad, index, shape):
@@ -208,7 +243,7 @@ def _np_scatter_add(grad, index, shape):
     return out
 
 
-_numpy_xp = SimpleNamespace(
+_numpy_xp = Context.xp = SimpleNamespace(
     exp=np.exp, log=np.log, sqrt=np.sqrt, tanh=np.tanh, where=np.where, sigmoid=_np_sigmoid,
     broadcast_to=np.broadcast_to, scatter_add=_np_scatter_add, is_tensor=False,
 )
@@ -243,7 +278,6 @@ def _input_grads(ctx, out, grad, create_graph):
     """Call the op's backward and return one checked gradient per input (None where not needed)."""
     op = ctx.op
     if create_graph:
-        from .tensor import Tensor
         ctx.xp = _tensor_xp()
         saved_inputs = ctx.inputs
         ctx.inputs = tuple(p if p is not None else c for p, c in zip(ctx.parents, saved_inputs))
@@ -262,31 +296,34 @@ def _input_grads(ctx, out, grad, create_graph):
                 grads = op.backward(ctx, grad)
         finally:
             ctx.output = None
-    if not isinstance(grads, tuple):
+    if type(grads) is not tuple:
         grads = (grads,)
-    if len(grads) != len(ctx.parents):
+    parents = ctx.parents
+    if len(grads) != len(parents):
         raise RuntimeError(f"{op.__name__}.backward returned {len(grads)} gradients "
-                           f"for {len(ctx.parents)} inputs")
+                           f"for {len(parents)} inputs")
     checked = []
-    for i, (parent, g) in enumerate(zip(ctx.parents, grads)):
-        if g is None or parent is None or not parent.requires_grad:
+    for i, parent in enumerate(parents):
+        g = grads[i]
+        if g is None or parent is None or not parent._requires_grad:
             checked.append(None)
             continue
-        if not create_graph:
+        if not create_graph and type(g) is not np.ndarray:
             g = np.asarray(g)
-        if g.shape != parent.shape:
-            g = _unbroadcast(g, parent.shape)
-            if g.shape != parent.shape:
+        target = parent.data
+        if g.shape != target.shape:
+            g = _unbroadcast(g, target.shape)
+            if g.shape != target.shape:
                 raise RuntimeError(f"{op.__name__}.backward gave input {i} a gradient of shape "
-                                   f"{g.shape}, but the input has shape {parent.shape}")
-        if g.dtype != parent.dtype:
-            g = g.astype(parent.dtype)
+                                   f"{g.shape}, but the input has shape {target.shape}")
+        if g.dtype != target.dtype:
+            g = g.astype(target.dtype)
         if _anomaly:
             data = g.data if create_graph else g
             if not np.all(np.isfinite(data)):
                 raise AnomalyError(
                     f"{op.__name__}.backward produced NaN/inf in the gradient of input {i} "
-                    f"(shape {parent.shape}). The op was created at:\n{ctx.trace or '(unknown)'}")
+                    f"(shape {target.shape}). The op was created at:\n{ctx.trace or '(unknown)'}")
         checked.append(g)
     return checked
 
@@ -318,7 +355,7 @@ def _count_consumers(roots):
         if ctx.freed:
             raise RuntimeError(_FREED_MESSAGE)
         for p in ctx.parents:
-            if p is None or not p.requires_grad:
+            if p is None or not p._requires_grad:
                 continue
             if id(p) in pending:
                 pending[id(p)] += 1
@@ -335,7 +372,6 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
     tensors that called ``retain_grad``) accumulate into ``.grad``.
     """
-    from .tensor import Tensor
 
     pending = _count_consumers(roots)
     grads = {}
@@ -364,24 +400,27 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
             continue
         parent_grads = (_input_grads(ctx, t, g, create_graph) if g is not None
                         else [None] * len(ctx.parents))
-        for parent, pg in zip(ctx.parents, parent_grads):
-            if parent is None or not parent.requires_grad:
+        parents = ctx.parents
+        for parent, pg in zip(parents, parent_grads):
+            if parent is None or not parent._requires_grad:
                 continue
             key = id(parent)
             if pg is not None:
                 grads[key] = grads[key] + pg if key in grads else pg
-            pending[key] -= 1
-            if pending[key] == 0:
+            left = pending[key] - 1
+            pending[key] = left
+            if not left:
                 ready.append(parent)
         if not retain_graph:
+            # Dropping the references frees the intermediate tensors as soon as nobody
+            # else holds them: memory stays flat from one training step to the next.
             ctx.freed = True
-            ctx.parents = tuple(None for _ in ctx.parents)
+            ctx.parents = (None,) * len(parents)
             ctx.inputs = None
     return found
 
 
 def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
-    from .tensor import Tensor
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
         return
@@ -396,7 +435,6 @@ def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
 
 
 def _seed_for(t, grad, create_graph):
-    from .tensor import Tensor
     if grad is None:
         if t.size != 1:
             raise RuntimeError(
@@ -432,7 +470,6 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     With ``create_graph=True`` the returned gradients are themselves part of a
     graph, so they can be differentiated again (higher-order gradients).
     """
-    from .tensor import Tensor
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)

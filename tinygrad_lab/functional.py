@@ -14,7 +14,7 @@ from .tensor import Tensor, as_tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "maximum",
-    "minimum", "where", "matmul", "sum", "mean", "max", "min", "reshape", "transpose", "flatten",
+    "minimum", "where", "matmul", "linear", "sum", "mean", "max", "min", "reshape", "transpose", "flatten",
     "broadcast_to", "concatenate", "stack", "scatter_add", "sigmoid", "tanh", "relu", "relu6",
     "leaky_relu", "softplus", "softmax", "log_softmax", "mse_loss", "cross_entropy",
     "binary_cross_entropy", "nll_loss", "one_hot",
@@ -24,10 +24,10 @@ __all__ = [
 def _operand(x, like):
     """A Tensor stays itself; a Python number is left to NumPy's weak typing (float32 stays
     float32); anything else becomes an array."""
-    if isinstance(x, Tensor):
+    if isinstance(x, Tensor) or type(x) is float or type(x) is int:
         return x
-    if isinstance(x, (np.generic, int, float)) and np.ndim(x) == 0:
-        return x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, np.generic):  # a NumPy scalar would be strongly typed: float32 * f64 → f64
+        return x.item()
     return np.asarray(x)
 
 
@@ -131,6 +131,21 @@ def matmul(a, b):
     if b.ndim == 1:
         return out.reshape(out.shape[:-1])
     return out
+
+
+def linear(x, weight, bias=None):
+    """x·Wᵀ + b, the fully connected layer (W has shape (out, in), as in ``nn.Linear``)."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{weight.shape}: the input's last axis must equal the weight's "
+                         f"second axis (in_features).")
+    if bias is None:
+        return ops.Linear.apply(x, weight)
+    if np.shape(bias.data if isinstance(bias, Tensor) else bias) != weight.shape[:1]:
+        raise ValueError(f"linear: bias of shape {np.shape(bias)} does not fit {weight.shape[0]} "
+                         f"outputs")
+    return ops.Linear.apply(x, weight, bias)
 
 
 def _check_axis(name, x, axis):

@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
+from . import functional as F
 from . import init as _init
 from .autograd import module_scope
 from .tensor import Parameter, Tensor, as_tensor
@@ -445,8 +446,7 @@ class Linear(Module):
                 f"{_layer_label(self)} got input of shape {tuple(x.shape)} with {x.shape[-1]} "
                 f"features but expects {self.in_features} (in_features). Check the previous "
                 f"layer's out_features, or flatten images first with nn.Flatten().")
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

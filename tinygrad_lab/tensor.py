@@ -275,4 +275,5 @@ def as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+autograd._set_tensor_class(Tensor)
 from . import functional as F  # noqa: E402  (functional imports Tensor from here)

@@ -12,12 +12,13 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x, k=1.0):
         ctx.k = k
-        return _np_sigmoid(k * x) if k != 1.0 else _np_sigmoid(x)
+        return _np_sigmoid(x, k)
 
     @staticmethod
     def backward(ctx, grad):
         s = ctx.output
-        return grad * ctx.k * s * (1 - s)
+        local = ctx.k * s * (1 - s) if ctx.k != 1.0 else s * (1 - s)
+        return grad * local
 
 
 class Tanh(Function):
@@ -32,7 +33,8 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         t = ctx.output
-        return grad * ctx.k * (1 - t * t)
+        local = 1 - t * t
+        return grad * (ctx.k * local if ctx.k != 1.0 else local)
 
 
 class ReLU(Function):

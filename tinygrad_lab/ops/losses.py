@@ -19,7 +19,7 @@ class MSELoss(Function):
     def backward(ctx, grad):
         y, t = ctx.inputs
         d = (y - t) * (grad * (2.0 / ctx.n))
-        return d, -d
+        return d, (-d if ctx.needs_input_grad[1] else None)
 
 
 class CrossEntropy(Function):
