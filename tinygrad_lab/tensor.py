@@ -227,6 +227,7 @@ class Tensor:
     T = property(lambda self: F.transpose(self), doc="The tensor with its axes reversed.")
     def flatten(self, start_dim=0, end_dim=-1): return F.flatten(self, start_dim, end_dim)
     def matmul(self, other): return F.matmul(self, other)
+    def dot(self, other): return F.matmul(self, other)  # NumPy's name, so W1.dot(X) works
     def sigmoid(self, k=1.0): return F.sigmoid(self, k)
     def tanh(self, k=1.0): return F.tanh(self, k)
     def relu(self): return F.relu(self)
