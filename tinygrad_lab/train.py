@@ -235,19 +235,31 @@ def _capture_outputs(model, into):
             h.remove()
 
 
-def _diagnose(model, iteration, loss_value, lr):
-    """Say which layer went non-finite first and what to try."""
-    where = []
-    for name, p in model.named_parameters():
-        if not np.all(np.isfinite(p.data)):
-            where.append(f"parameter {name!r} holds NaN/inf")
-        elif p.grad is not None and not np.all(np.isfinite(p.grad.data)):
-            where.append(f"the gradient of {name!r} holds NaN/inf")
-    first = where[0] if where else "no parameter is non-finite yet: the forward pass overflowed"
+def _diagnose(model, x, iteration, loss_value, lr):
+    """Say where the non-finite loss came from: the first layer whose output went bad."""
+    if not np.all(np.isfinite(x.data)):
+        where = "the input batch itself holds NaN/inf"
+    else:
+        outputs = OrderedDict()
+        with no_grad(), np.errstate(all="ignore"), _capture_outputs(model, outputs):
+            model(x)
+        first = next((name for name, out in outputs.items() if not np.all(np.isfinite(out))),
+                     None)
+        where = (f"layer {first!r} is the first whose output holds NaN/inf" if first else
+                 "every layer's output is finite, so the loss function made it "
+                 "(a log of 0? an overflowing sum?)")
     return (f"Training diverged at iteration {iteration}: the loss is {loss_value} "
-            f"(learning rate {lr:g}). First bad layer: {first}. "
-            f"Try a smaller learning rate, a gentler initialization, or tl.detect_anomaly() "
-            f"to find the op that made the first NaN.")
+            f"(learning rate {lr:g}); {where}. The weights are left as they were before "
+            f"this step. Try a smaller learning rate, a gentler initialization, or "
+            f"tl.detect_anomaly() to find the op that made the first NaN.")
+
+
+def _first_nonfinite_parameter(model):
+    """The name of the first parameter holding NaN/inf, or None (cheap: one pass per step)."""
+    for name, p in model.named_parameters():
+        if not np.isfinite(p.data).all():
+            return name
+    return None
 
 
 def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epochs=None,
@@ -282,22 +294,35 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     done = history.iteration[-1] if history.iteration else 0
     epoch_losses, epoch_accs = _current_epoch_records(history, loader.epoch)
     bar = _progress_bar(total, done, progress)
+    position = loader.state_dict()
     model.train()
     try:
         while done < total:
             epoch = loader.epoch
             for x, y in loader:
+                # Where the loader stands now: leaving the loop early (break) moves it to the
+                # next epoch, but a checkpoint must continue right after this batch.
+                position = loader.state_dict()
                 done += 1
                 lr = optimizer.lr
                 details = any(cb.wants_details(done) for cb in callbacks)
-                step = _train_step(model, optimizer, loss_fn, x, y, done, epoch, lr, details)
+                # fit itself checks the loss and the weights, so NumPy's warnings would be noise.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    step = _train_step(model, optimizer, loss_fn, x, y, done, epoch, lr, details)
                 if not math.isfinite(step.loss):
-                    raise TrainingDiverged(_diagnose(model, done, step.loss, lr), history)
+                    raise TrainingDiverged(_diagnose(model, x, done, step.loss, lr), history)
                 if scheduler is not None:
                     scheduler.step()
                 for name, value in (("iteration", done), ("epoch", epoch), ("loss", step.loss),
                                     ("accuracy", step.accuracy), ("lr", lr)):
                     getattr(history, name).append(value)
+                bad = _first_nonfinite_parameter(model)
+                if bad is not None:
+                    raise TrainingDiverged(
+                        f"Training diverged at iteration {done}: the update (learning rate "
+                        f"{lr:g}) made parameter {bad!r} NaN/inf although the loss was "
+                        f"{step.loss:g}. Try a smaller learning rate or a gentler "
+                        f"initialization.", history)
                 epoch_losses.append(step.loss)
                 epoch_accs.append(step.accuracy)
                 for cb in callbacks:
@@ -323,6 +348,8 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     finally:
         if bar is not None:
             bar.close()
+    if loader.state_dict() != position:
+        loader.load_state_dict(position)  # stopped mid-epoch: undo the break's skip to a new epoch
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader)
     for cb in callbacks:
@@ -341,6 +368,10 @@ def _train_step(model, optimizer, loss_fn, x, y, iteration, epoch, lr, details):
     else:
         output = model(x)
     loss = loss_fn(output, y.data)
+    if not math.isfinite(float(loss.data)):
+        # Stop before the update, so the weights stay as they were for inspection.
+        return Step(model, optimizer, iteration, epoch, x, y, output, float(loss.data),
+                    float("nan"), lr, activations)
     loss.backward()
     if details:
         params = model.named_parameters()
