@@ -320,6 +320,12 @@ def test_load_checkpoint_errors(tmp_path, digits):
     with pytest.raises(ValueError, match="not a tinygrad-lab checkpoint"):
         load_checkpoint(tmp_path / "foreign.npz", model)
     save_checkpoint(tmp_path / "adam.npz", model, opt)
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "adam.npz").read_bytes()[:500])
+    with pytest.raises(ValueError, match="not a readable checkpoint \\(truncated"):
+        load_checkpoint(tmp_path / "cut.npz", model)
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "text.npz", model)
     other, sgd = make(optimizer="sgd")
     with pytest.raises(ValueError, match="saved with Adam, not SGD"):
         load_checkpoint(tmp_path / "adam.npz", other, sgd)

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import tempfile
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -493,7 +494,16 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, loader=None):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    with np.load(path, allow_pickle=False) as data:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as err:
+        # A truncated zip or a foreign file: say so, rather than NumPy's talk of pickles.
+        detail = f": {err}" if isinstance(err, OSError) else ""
+        raise ValueError(f"{path} is not a readable checkpoint (truncated, or not a .npz "
+                         f"written by save_checkpoint){detail}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is a single .npy array, not a tinygrad-lab checkpoint")
+    with data:
         if "meta" not in data:
             raise ValueError(f"{path} is not a tinygrad-lab checkpoint (no 'meta' entry)")
         meta = json.loads(str(data["meta"]))
