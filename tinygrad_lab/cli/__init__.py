@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "train": "tinygrad_lab.cli.train_cmd",
     "evaluate": "tinygrad_lab.cli.evaluate_cmd",
     "graph": "viz.cli_graph",
+    "sweep": "tinygrad_lab.cli.sweep_cmd",
+    "check": "tinygrad_lab.cli.check_cmd",
 }
 
 
@@ -25,8 +27,15 @@ class UsageError(Exception):
     """A problem with what the user asked for; printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (argparse prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tinygrad-lab",
         description="Train, look inside and compare small neural nets.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
