@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as tl_data
+from .. import init as tl_init
 from .. import optim
 from ..train import History, evaluate, fit, load_checkpoint, save_checkpoint
 
@@ -72,6 +73,7 @@ class RunConfig:
             raise ValueError(f"warmup must be >= 0 steps, got {self.warmup}")
         if not 0 < self.lr < math.inf:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
+        tl_init.get(self.init)  # an unknown name fails here, before a run folder is made
         if not 0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
 
