@@ -1,0 +1,360 @@
+"""The backward pass: iterative on very deep graphs, tl.grad and higher-order gradients
+against closed forms, detect_anomaly, the custom-op mechanism, and the assignment's
+networks with their hand-derived backward passes."""
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_lab as tl
+from tinygrad_lab import Function, Tensor
+from tinygrad_lab.testing import check_gradients, shapes, tensors
+
+
+# --- deep graphs ---------------------------------------------------------------------------------
+def test_100k_op_chain_backpropagates_without_recursion():
+    assert sys.getrecursionlimit() < 100_000  # a recursive backward could not get through
+    c, b, pairs = 1.00001, 0.001, 50_000
+    x = Tensor(np.array(0.5), requires_grad=True)
+    y = x
+    for _ in range(pairs):  # 100,000 ops: y ← c·y + b
+        y = y * c + b
+    # Closed form: y = cᴹx + b(cᴹ − 1)/(c − 1), dy/dx = cᴹ.
+    np.testing.assert_allclose(y.item(), c ** pairs * 0.5 + b * (c ** pairs - 1) / (c - 1),
+                               rtol=1e-9)
+    y.backward()
+    np.testing.assert_allclose(x.grad.item(), c ** pairs, rtol=1e-9)
+
+
+def test_deep_chain_through_tl_grad_and_freeing_without_backward():
+    x = Tensor(np.array([0.1, -0.2]), requires_grad=True)
+    y = x
+    for _ in range(30_000):
+        y = (y * 0.5).tanh()   # a different op mix, through tl.grad
+    g, = tl.grad(y.sum(), x)
+    assert np.all(np.isfinite(g.numpy()))
+    z = x
+    for _ in range(100_000):
+        z = z + 1.0
+    del z  # dropping an un-backpropagated 100k-node graph must not overflow the C stack
+
+
+def test_wide_graph_with_shared_nodes_counts_every_path():
+    # y = Σ_i x·i over 1,000 branches from one node: dy/dx = Σ i.
+    x = Tensor(np.array(2.0), requires_grad=True)
+    h = x * 1.0
+    y = sum((h * float(i) for i in range(1000)), Tensor(np.array(0.0)))
+    y.backward()
+    assert x.grad.item() == sum(range(1000))
+
+
+# --- tl.grad and higher-order gradients -------------------------------------------------------------
+def sigma(z):
+    return 1 / (1 + np.exp(-z))
+
+
+SECOND_DERIVATIVES = {
+    # name: (f on a Tensor, f'' on an array, closed form)
+    "sigmoid(k)": (lambda x, k: x.sigmoid(k=k),
+                   lambda x, k: k ** 2 * sigma(k * x) * (1 - sigma(k * x)) * (1 - 2 * sigma(k * x))),
+    "tanh(k)": (lambda x, k: x.tanh(k=k),
+                lambda x, k: -2 * k ** 2 * np.tanh(k * x) * (1 - np.tanh(k * x) ** 2)),
+    "softplus": (lambda x, k: x.softplus(), lambda x, k: sigma(x) * (1 - sigma(x))),
+    "x**3": (lambda x, k: x ** 3, lambda x, k: 6 * x),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_DERIVATIVES)
+@given(x=tensors(shapes(min_dims=1, max_dims=2, max_side=4), dtype=np.float64),
+       k=st.sampled_from([0.5, 1.0, 2.0, 5.0]))
+def test_second_derivatives_equal_closed_forms(name, x, k):
+    f, f2 = SECOND_DERIVATIVES[name]
+    g, = tl.grad(f(x, k).sum(), [x], create_graph=True)
+    assert g.requires_grad and not g.is_leaf   # differentiable again
+    h, = tl.grad(g.sum(), [x])                 # elementwise f: the Hessian's diagonal
+    np.testing.assert_allclose(h.numpy(), f2(x.numpy(), k), rtol=1e-9, atol=1e-12)
+    assert x.grad is None                      # tl.grad never touches .grad
+
+
+def test_third_derivative_of_a_cube():
+    x = Tensor(np.array([0.5, -2.0]), requires_grad=True)
+    g1, = tl.grad((x ** 3).sum(), x, create_graph=True)
+    g2, = tl.grad(g1.sum(), x, create_graph=True)
+    g3, = tl.grad(g2.sum(), x)
+    np.testing.assert_allclose(g1.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(g2.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(g3.numpy(), [6.0, 6.0])
+
+
+def test_backward_with_create_graph_makes_grad_differentiable():
+    x = Tensor(np.array([1.5]), requires_grad=True)
+    (x ** 4).sum().backward(create_graph=True)
+    gx = x.grad                                # 4x³, part of a graph
+    x.grad = None
+    gx.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 12 * 1.5 ** 2)
+
+
+def test_tl_grad_options_and_errors():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    unused = Tensor(np.array([3.0]), requires_grad=True)
+    y = x * x
+    g, = tl.grad(y, [x], grad_outputs=np.array([1.0, 10.0]), retain_graph=True)
+    np.testing.assert_allclose(g.numpy(), [2.0, 40.0])
+    gx, gu = tl.grad([y.sum(), (x * 3).sum()], [x, unused], allow_unused=True, retain_graph=True)
+    np.testing.assert_allclose(gx.numpy(), 2 * x.numpy() + 3)  # outputs' gradients add up
+    assert gu is None
+    with pytest.raises(RuntimeError, match=r"input 1 \(shape \(1,\)\) is not used"):
+        tl.grad(y.sum(), [x, unused], retain_graph=True)
+    with pytest.raises(ValueError, match="input 0 does not require grad"):
+        tl.grad(y.sum(), [Tensor([1.0])])
+    with pytest.raises(RuntimeError, match="output 0 does not require grad"):
+        tl.grad(Tensor([1.0]).sum(), [x])
+
+
+@given(x=tensors(shapes(min_dims=1, max_dims=2, max_side=3), dtype=np.float64),
+       w=tensors(shape=(3, 2), dtype=np.float64))
+def test_gradgradcheck_on_a_composite_function(x, w):
+    def f(x, w):
+        h = (x.reshape(-1, 1) * w.sum(axis=1)).tanh(k=1.5)
+        return (h @ w).softplus().mean(axis=0)
+    assert tl.gradgradcheck(f, (x, w))
+
+
+# --- detect_anomaly ------------------------------------------------------------------------------------
+def test_detect_anomaly_names_the_op_whose_backward_made_nan():
+    x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    with tl.detect_anomaly():
+        y = x.sqrt()                           # the line the message must point to
+        with pytest.raises(tl.AnomalyError) as info:
+            (y * 2).sum().backward()
+    message = str(info.value)
+    assert "Sqrt.backward produced NaN/inf in the gradient of input 0 (shape (2,))" in message
+    assert "test_autograd.py" in message and "y = x.sqrt()" in message
+
+
+@pytest.mark.filterwarnings("error")  # anomaly mode reports, it does not warn
+def test_detect_anomaly_names_the_op_whose_forward_made_nan():
+    x = Tensor(np.array([1.0, 0.5]), requires_grad=True)
+    with tl.detect_anomaly():
+        with pytest.raises(tl.AnomalyError, match=r"Log produced NaN/inf in forward from finite "
+                                                  r"inputs \(output shape \(2,\)\)"):
+            (x - 1).log()
+        assert (x + np.inf).numpy()[0] == np.inf  # inf in → inf out is not the op's fault
+
+
+def test_without_detect_anomaly_nan_propagates_silently_and_mode_is_restored():
+    x = Tensor(np.array([0.0]), requires_grad=True)
+    with pytest.raises(tl.AnomalyError):
+        with tl.detect_anomaly():
+            x.sqrt().sum().backward()
+    x.grad = None
+    with np.errstate(divide="ignore"):
+        x.sqrt().sum().backward()
+    assert np.isinf(x.grad.item())
+
+
+# --- custom ops: the mechanism the built-in ops use ------------------------------------------------------
+class Cube(Function):
+    """The example in tinygrad_lab.autograd's docstring, as written there."""
+    formula = "x³"
+    derivative = "∂/∂x = 3x²"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.inputs
+        return grad * 3 * x ** 2
+
+
+def test_documented_custom_op_example_is_the_one_tested():
+    doc = tl.autograd.__doc__
+    assert "class Cube(Function):" in doc and "return grad * 3 * x ** 2" in doc
+
+
+@given(x=tensors(shapes(max_dims=3, max_side=4)))
+def test_custom_op_works_and_gradchecks(x):
+    y = Cube.apply(x)
+    assert y.op is Cube and y.dtype == x.dtype
+    np.testing.assert_allclose(y.numpy(), x.numpy() ** 3, rtol=1e-6)
+    check_gradients(Cube.apply, x, second_order=True)  # ** works on Tensors: 2nd order too
+
+
+class ScaledGap(Function):
+    """A two-input op with a parameter; it leaves broadcasting to the base class."""
+    formula = "k·(a − b)²"
+    derivative = "∂/∂a = 2k(a − b), ∂/∂b = −2k(a − b)"
+
+    @staticmethod
+    def forward(ctx, a, b, k=1.0):
+        ctx.k = k
+        return k * (a - b) ** 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.inputs
+        d = grad * 2 * ctx.k * (a - b)  # full broadcast shape: the base class reduces it
+        return d, -d
+
+
+def test_custom_op_with_broadcasting_constants_and_params():
+    a = Tensor(np.random.default_rng(0).standard_normal((3, 1)), requires_grad=True)
+    b = Tensor(np.random.default_rng(1).standard_normal(4), requires_grad=True)
+    check_gradients(lambda a, b: ScaledGap.apply(a, b, k=2.5), a, b, second_order=True)
+    check_gradients(lambda a: ScaledGap.apply(a, np.ones(4), k=0.5), a)  # constant input
+    y = ScaledGap.apply(a, b, k=2.0)
+    assert y._ctx.params == {"k": 2.0} and y._ctx.needs_input_grad == (True, True)
+
+
+def test_custom_op_contract_violations_name_the_op():
+    class WrongShape(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.sum()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ones(7)
+
+    class WrongCount(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"WrongShape.backward gave input 0 a gradient of "
+                                           r"shape \(7,\), but the input has shape \(2, 3\)"):
+        WrongShape.apply(x).backward()
+    with pytest.raises(RuntimeError, match="WrongCount.backward returned 2 gradients for 1 inputs"):
+        WrongCount.apply(x).sum().backward()
+
+
+def test_custom_op_gradient_is_cast_to_the_input_dtype():
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad.astype(np.float64) * 2
+
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    Double.apply(x).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+# --- the assignment's networks, with hand-derived backward passes -------------------------------------------
+# The assignment (shared/seed/000_83b6a3a211de9d09.txt) writes column-major layers:
+# L1 = f(W1·X), L2 = f(W2·L1), L3 = f(W3·L2), X of shape (784, N), loss against one-hot T.
+# Here 20-16-12-10 and float64; autograd runs batch-first (x = Xᵀ, y = L3ᵀ), as the library does.
+SIZES, N, K = (20, 16, 12, 10), 7, 1.7
+
+
+@pytest.fixture
+def assignment_data():
+    rng = np.random.default_rng(42)
+    X = rng.standard_normal((SIZES[0], N))
+    labels = rng.integers(0, SIZES[3], N)
+    T = np.eye(SIZES[3])[labels].T                      # (10, N) one-hot columns
+    Ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(SIZES[:-1], SIZES[1:])]
+    return X, T, labels, Ws
+
+
+def autograd_gradients(X, Ws, loss_of_output, activation):
+    """Batch-first autograd: rows of x are samples, so W·X becomes x·Wᵀ."""
+    W1, W2, W3 = (Tensor(W.copy(), requires_grad=True) for W in Ws)
+    x = Tensor(X.T)
+    l1 = activation(x @ W1.T)
+    l2 = activation(l1 @ W2.T)
+    loss = loss_of_output(l2 @ W3.T)
+    loss.backward()
+    return loss.item(), [W.grad.numpy() for W in (W1, W2, W3)]
+
+
+def hand_backward(X, Ws, d_out_d_z3, f, df_from_output):
+    """The column-major backward pass: δ3 given, then δℓ = (Wℓ₊₁ᵀ δℓ₊₁) ⊙ f'(Lℓ), dWℓ = δℓ Lℓ₋₁ᵀ."""
+    W1, W2, W3 = Ws
+    L1 = f(W1 @ X)
+    L2 = f(W2 @ L1)
+    Z3 = W3 @ L2
+    d3 = d_out_d_z3(Z3)
+    d2 = (W3.T @ d3) * df_from_output(L2)
+    d1 = (W2.T @ d2) * df_from_output(L1)
+    return [d1 @ X.T, d2 @ L1.T, d3 @ L2.T]
+
+
+def test_assignment_sigmoid_mlp_mse_matches_hand_derived_backward(assignment_data):
+    X, T, _, Ws = assignment_data
+    sig = lambda z: 1 / (1 + np.exp(-K * z))            # noqa: E731  σ(kz)
+    dsig = lambda L: K * L * (1 - L)                     # noqa: E731  k·σ(1−σ), from the output
+
+    def d_mse_d_z3(Z3):  # MSE = mean over all 10·N entries: dL/dL3 = 2(L3 − T)/(10N)
+        L3 = sig(Z3)
+        return 2 * (L3 - T) / T.size * dsig(L3)
+    expected = hand_backward(X, Ws, d_mse_d_z3, sig, dsig)
+    loss, grads = autograd_gradients(
+        X, Ws, lambda z3: tl.mse_loss(z3.sigmoid(k=K), T.T), lambda z: z.sigmoid(k=K))
+    W1, W2, W3 = Ws
+    L3 = sig(W3 @ sig(W2 @ sig(W1 @ X)))
+    np.testing.assert_allclose(loss, np.mean((L3 - T) ** 2), rtol=1e-12)
+    for name, g, e in zip(("W1", "W2", "W3"), grads, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_assignment_tanh_mlp_matches_the_correct_derivative_not_the_buggy_one(assignment_data):
+    X, T, _, Ws = assignment_data
+    th = lambda z: np.tanh(K * z)                        # noqa: E731
+    dth = lambda L: K * (1 - L ** 2)                     # noqa: E731  k(1 − tanh²)
+
+    def d_mse_d_z3(Z3):
+        L3 = th(Z3)
+        return 2 * (L3 - T) / T.size * dth(L3)
+    expected = hand_backward(X, Ws, d_mse_d_z3, th, dth)
+    _, grads = autograd_gradients(
+        X, Ws, lambda z3: tl.mse_loss(z3.tanh(k=K), T.T), lambda z: z.tanh(k=K))
+    for name, g, e in zip(("W1", "W2", "W3"), grads, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14, err_msg=name)
+
+    # The write-up's output layer used L3·(1 − L3²)·k, a sigmoid/tanh mix: it is not dW3.
+    def buggy(Z3):
+        L3 = th(Z3)
+        return 2 * (L3 - T) / T.size * L3 * (1 - L3 ** 2) * K
+    assert not np.allclose(hand_backward(X, Ws, buggy, th, dth)[2], grads[2], rtol=1e-3)
+
+
+def test_assignment_softmax_cross_entropy_mlp_matches_hand_derived_backward(assignment_data):
+    X, T, labels, Ws = assignment_data
+    sig = lambda z: 1 / (1 + np.exp(-K * z))            # noqa: E731
+    dsig = lambda L: K * L * (1 - L)                     # noqa: E731
+
+    def d_ce_d_z3(Z3):  # softmax over classes (axis 0 in column-major): δ3 = (P − T)/N
+        P = np.exp(Z3 - Z3.max(axis=0)) / np.exp(Z3 - Z3.max(axis=0)).sum(axis=0)
+        return (P - T) / N
+    expected = hand_backward(X, Ws, d_ce_d_z3, sig, dsig)
+    for targets in (labels, T.T):  # class indices and one-hot rows
+        _, grads = autograd_gradients(
+            X, Ws, lambda z3: tl.cross_entropy(z3, targets), lambda z: z.sigmoid(k=K))
+        for name, g, e in zip(("W1", "W2", "W3"), grads, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_assignment_network_in_float32_is_close_to_float64(assignment_data):
+    X, T, _, Ws = assignment_data
+    act = lambda z: z.sigmoid(k=K)                       # noqa: E731
+    loss = lambda z3: tl.mse_loss(z3.sigmoid(k=K), T.T)  # noqa: E731
+    _, g64 = autograd_gradients(X, Ws, loss, act)
+    _, g32 = autograd_gradients(X.astype(np.float32), [W.astype(np.float32) for W in Ws], loss, act)
+    for a, b in zip(g32, g64):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
