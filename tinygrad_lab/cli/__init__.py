@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "graph": "viz.cli_graph",
     "sweep": "tinygrad_lab.cli.sweep_cmd",
     "check": "tinygrad_lab.cli.check_cmd",
+    "report": "tinygrad_lab.cli.report_cmd",
 }
 
 
