@@ -108,14 +108,24 @@ def detect_anomaly():
         _anomaly = previous
 
 
-@contextlib.contextmanager
-def module_scope(module):
-    """Tag the ops created inside the block with ``module`` (used by graph rendering)."""
-    _module_stack.append(module)
-    try:
-        yield
-    finally:
+class module_scope:
+    """Tag the ops created inside the block with ``module`` (used by graph rendering).
+
+    A class rather than a generator-based context manager: every module call enters
+    one, so it is kept cheap.
+    """
+
+    __slots__ = ("module",)
+
+    def __init__(self, module):
+        self.module = module
+
+    def __enter__(self):
+        _module_stack.append(self.module)
+
+    def __exit__(self, *exc):
         _module_stack.pop()
+        return False
 
 
 # ---------------------------------------------------------------------------
