@@ -63,6 +63,8 @@ import inspect
 import traceback
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import numpy as np
 
 from . import functional as F
@@ -71,6 +73,9 @@ from .tensor import Tensor
 
 __all__ = ["check_backward", "make_problem", "BackwardReport", "ParamCheck", "CheckError",
            "LearnerCodeError", "TensorNumpy", "TENSOR_NUMPY", "LOSSES"]
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent)  # frames from here are not the learner's
 
 
 class CheckError(ValueError):
@@ -375,7 +380,7 @@ def _learner_call(fn, what, kwargs):
         raise
     except Exception as err:  # noqa: BLE001 - anything their code raises is reported, not hidden
         frames = [f for f in traceback.extract_tb(err.__traceback__)
-                  if "tinygrad_lab" not in f.filename]
+                  if not f.filename.startswith(_PACKAGE_DIR)]
         where = "".join(traceback.format_list(frames))
         raise LearnerCodeError(f"{what} raised {type(err).__name__}: {err}\n{where}".rstrip()
                                ) from err

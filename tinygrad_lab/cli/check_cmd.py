@@ -62,6 +62,7 @@ def load_learner_file(path):
     if spec is None or spec.loader is None:
         raise UsageError(f"{path} is not a Python file")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as a normal import would (dataclasses, pickle look here)
     sys.path.insert(0, str(path.parent.resolve()))  # so it can import its sibling files
     try:
         spec.loader.exec_module(module)

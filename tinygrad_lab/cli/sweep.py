@@ -348,6 +348,10 @@ def _percent(x):
     return "—" if x is None else f"{x:.1%}"
 
 
+def _target_label(target):
+    return f"{target * 100:g}%"  # 0.9 → 90%, 0.925 → 92.5%
+
+
 def write_summary(rows, out_dir, fields, target):
     """summary.csv (numbers as numbers, "never" for a target not reached) and summary.md."""
     out = Path(out_dir)
@@ -363,7 +367,7 @@ def write_summary(rows, out_dir, fields, target):
                 cells["iterations_to_target"] = "never"
             writer.writerow(["" if cells.get(c) is None else cells[c] for c in columns])
 
-    head = [*fields, "final val acc", "best val acc", "test acc", f"iters to {target:.0%}",
+    head = [*fields, "final val acc", "best val acc", "test acc", f"iters to {_target_label(target)}",
             "diverged", "final loss"]
     lines = [f"# Sweep over {' × '.join(fields)}", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -396,10 +400,10 @@ def _findings(rows, fields, target):
     reached = [r for r in rows if r["iterations_to_target"] is not None]
     if reached:
         fastest = min(reached, key=lambda r: r["iterations_to_target"])
-        notes.append(f"- Fastest to {target:.0%} validation accuracy: {label(fastest)} "
+        notes.append(f"- Fastest to {_target_label(target)} validation accuracy: {label(fastest)} "
                      f"(iteration {fastest['iterations_to_target']}).")
     else:
-        notes.append(f"- No run reached {target:.0%} validation accuracy.")
+        notes.append(f"- No run reached {_target_label(target)} validation accuracy.")
     diverged = [label(r) for r in rows if r["diverged"]]
     if diverged:
         notes.append(f"- Diverged (loss became NaN/inf): {'; '.join(diverged)}.")
@@ -500,7 +504,7 @@ def plot_curves(runs, out_dir, fields, target, path=None):
     loss_ax.set_xlabel("iteration")
     loss_ax.set_ylabel("loss")
     acc_ax.axhline(target, color="0.45", linestyle="--", linewidth=1)
-    acc_ax.annotate(f"target {target:.0%}", (0.01, target), xycoords=("axes fraction", "data"),
+    acc_ax.annotate(f"target {_target_label(target)}", (0.01, target), xycoords=("axes fraction", "data"),
                     xytext=(0, 3), textcoords="offset points", color="0.35", fontsize=9)
     acc_ax.set_ylim(0, 1.02)
     acc_ax.set_title("validation accuracy")
