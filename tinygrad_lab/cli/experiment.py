@@ -24,7 +24,8 @@ import numpy as np
 from .. import data as tl_data
 from .. import init as tl_init
 from .. import optim
-from ..train import History, evaluate, fit, load_checkpoint, save_checkpoint
+from ..train import (History, _atomic_write_text, evaluate, fit, load_checkpoint,
+                     save_checkpoint)
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 
@@ -190,7 +191,8 @@ def run(config: RunConfig, out_dir, callbacks=(), progress=None, data=None):
     summary = {**history.summary(), "test_loss": test_loss, "test_accuracy": test_acc,
                "train_seconds": round(seconds, 3), "dataset": config.dataset,
                "n_train": len(train), "n_val": len(val), "n_test": len(test)}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    # summary.json last and atomically: its presence means "this run finished" to sweeps.
+    _atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return model, history, summary
 
 
