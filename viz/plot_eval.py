@@ -58,13 +58,17 @@ def sample_indices(n: int, max_points: int, seed: int = 0) -> np.ndarray:
 def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
     """2-D t-SNE coordinates (scikit-learn) of ``features`` (n × d); same seed, same picture."""
     from sklearn.manifold import TSNE  # imported late: scikit-learn is slow to import
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     n = len(features)
     if n < 3:
         raise ValueError(f"t-SNE needs at least 3 points, got {n}")
     tsne = TSNE(n_components=2, perplexity=min(perplexity, (n - 1) / 3), init="pca",
                 random_state=seed)
-    return tsne.fit_transform(np.asarray(features, dtype=np.float64))
+    # One thread: on ≤ 1000 points one core takes about a second, while OpenMP threads
+    # competing with other work on a busy machine were measured 50× slower.
+    with threadpool_limits(limits=1):
+        return tsne.fit_transform(np.asarray(features, dtype=np.float64))
 
 
 def tsne_figure(model, data: Dataset, layer: int | None = None, max_points: int = 1000,
