@@ -173,6 +173,12 @@ class Cube(Function):
         return grad * 3 * x ** 2
 
 
+def test_every_built_in_op_documents_its_formula_and_derivative():
+    for op in tl.ops.ALL_OPS:
+        assert issubclass(op, Function) and op.formula and op.derivative, op.__name__
+        assert "∂" in op.derivative, op.__name__
+
+
 def test_documented_custom_op_example_is_the_one_tested():
     doc = tl.autograd.__doc__
     assert "class Cube(Function):" in doc and "return grad * 3 * x ** 2" in doc

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_lab as tl
 from tinygrad_lab import Tensor
-from tinygrad_lab.testing import check_gradients, tensors
+from tinygrad_lab.testing import check_gradients, shapes, tensors
 
 # NumPy's own signature for matmul, '(n?,k),(k,m?)->(n?,m?)': it draws 1-D operands
 # (the optional n?/m? dropped) and broadcast batch axes on either side.
@@ -88,3 +88,42 @@ def test_matmul_batch_mismatch_names_the_op_and_both_shapes():
 def test_matmul_rejects_scalars():
     with pytest.raises(ValueError, match=r"matmul: operands must have at least one dimension.*\*"):
         tl.matmul(Tensor(2.0), Tensor(np.ones(3)))
+
+
+# --- linear: x·Wᵀ + b, the fully connected layer as one op -----------------------------------------
+@st.composite
+def linear_case(draw):
+    batch = draw(shapes(min_dims=0, max_dims=2, max_side=4))
+    d_in, d_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    x = draw(tensors(shape=batch + (d_in,), dtype=np.float64))
+    w = draw(tensors(shape=(d_out, d_in), dtype=np.float64))
+    b = draw(st.none() | tensors(shape=(d_out,), dtype=np.float64))
+    return x, w, b
+
+
+@given(case=linear_case())
+def test_linear_matches_numpy_and_gradchecks(case):
+    x, w, b = case
+    y = tl.linear(x, w, b)
+    expected = x.numpy() @ w.numpy().T + (0 if b is None else b.numpy())
+    assert y.op is tl.ops.Linear and y.shape == expected.shape
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12, atol=1e-12)
+    if b is None:
+        check_gradients(tl.linear, x, w, second_order=True)
+    else:
+        check_gradients(tl.linear, x, w, b, second_order=True)
+
+
+def test_linear_hand_derived_gradients_and_errors():
+    rng = np.random.default_rng(2)
+    X, W, B, G = (rng.standard_normal(s) for s in [(5, 3), (2, 3), (2,), (5, 2)])
+    x, w, b = (Tensor(a, requires_grad=True) for a in (X, W, B))
+    tl.linear(x, w, b).backward(G)
+    np.testing.assert_allclose(x.grad.numpy(), G @ W)       # ∂/∂x = G·W
+    np.testing.assert_allclose(w.grad.numpy(), G.T @ X)     # ∂/∂W = Gᵀ·x, in W's layout
+    np.testing.assert_allclose(b.grad.numpy(), G.sum(axis=0))
+    with pytest.raises(ValueError, match=r"linear: input of shape \(5, 3\) does not fit a weight "
+                                         r"of shape \(3, 2\)"):
+        tl.linear(x, Tensor(np.ones((3, 2))))
+    with pytest.raises(ValueError, match=r"linear: bias of shape \(3,\) does not fit 2 outputs"):
+        tl.linear(x, w, np.ones(3))

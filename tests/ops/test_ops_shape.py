@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygrad_lab as tl
 from tinygrad_lab import Tensor
@@ -65,6 +66,28 @@ def test_getitem_values_and_gradients(index):
                                                   for i in index)])
     check_gradients(lambda t: t[index], x)
     check_gradients(lambda t: t[index] ** 2, x, second_order=True)
+
+
+@given(data=st.data())
+def test_getitem_with_drawn_basic_indices(data):
+    x = data.draw(tensors(shapes(min_dims=1, max_dims=3, max_side=4), dtype=np.float64))
+    index = data.draw(hnp.basic_indices(x.shape, allow_newaxis=True))
+    np.testing.assert_array_equal(x[index].numpy(), x.numpy()[index])
+    check_gradients(lambda t: t[index], x)
+
+
+@given(data=st.data())
+def test_getitem_with_drawn_integer_arrays_accumulates_repeats(data):
+    x = data.draw(tensors(shapes(min_dims=1, max_dims=3, max_side=4), dtype=np.float64))
+    index = data.draw(hnp.integer_array_indices(x.shape, result_shape=shapes(max_dims=2)))
+    y = x[index]
+    np.testing.assert_array_equal(y.numpy(), x.numpy()[index])
+    g = np.random.default_rng(0).standard_normal(y.shape)
+    y.backward(g)
+    expected = np.zeros(x.shape)
+    np.add.at(expected, index, g)  # every pick adds its gradient, repeats included
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+    check_gradients(lambda t: t[index], x)
 
 
 def test_getitem_repeated_integer_indices_accumulate():
