@@ -255,9 +255,9 @@ def _diagnose(model, x, iteration, loss_value, lr):
             f"tl.detect_anomaly() to find the op that made the first NaN.")
 
 
-def _first_nonfinite_parameter(model):
+def _first_nonfinite_parameter(named_parameters):
     """The name of the first parameter holding NaN/inf, or None (cheap: one pass per step)."""
-    for name, p in model.named_parameters():
+    for name, p in named_parameters:
         if not np.isfinite(p.data).all():
             return name
     return None
@@ -296,6 +296,7 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     epoch_losses, epoch_accs = _current_epoch_records(history, loader.epoch)
     bar = _progress_bar(total, done, progress)
     position = loader.state_dict()
+    named_parameters = model.named_parameters()   # once: checked after every update
     model.train()
     try:
         while done < total:
@@ -317,7 +318,7 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
                 for name, value in (("iteration", done), ("epoch", epoch), ("loss", step.loss),
                                     ("accuracy", step.accuracy), ("lr", lr)):
                     getattr(history, name).append(value)
-                bad = _first_nonfinite_parameter(model)
+                bad = _first_nonfinite_parameter(named_parameters)
                 if bad is not None:
                     raise TrainingDiverged(
                         f"Training diverged at iteration {done}: the update (learning rate "
