@@ -7,7 +7,7 @@ import pytest
 
 from models import AssignmentMLP
 from tinygrad_lab import data, optim
-from tinygrad_lab.autograd import no_grad
+from tinygrad_lab.autograd import is_grad_enabled, no_grad
 from tinygrad_lab.tensor import Tensor
 from tinygrad_lab.train import (Callback, History, TrainingDiverged, evaluate, fit, get_loss,
                                 load_checkpoint, predict, save_checkpoint)
@@ -275,6 +275,13 @@ def test_evaluate_records_no_graph_and_matches_a_manual_count(digits):
     assert outputs.shape == (100, 10)
     np.testing.assert_array_equal(predicted, outputs.argmax(axis=1))
     assert acc == pytest.approx(np.mean(predicted == val[1]))
+    seen = []
+    handle = model.fc2.register_forward_hook(
+        lambda module, inputs, output: seen.append((is_grad_enabled(), output._ctx)))
+    evaluate(model, val, "ce", batch_size=40)
+    handle.remove()
+    assert seen == [(False, None)] * 3                 # 3 batches, none of them recorded
+    assert model.training                              # and back in training mode
     with no_grad():
         out = model(Tensor(val[0]))
         assert out.is_leaf and not out.requires_grad and out._ctx is None
