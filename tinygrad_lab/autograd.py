@@ -450,10 +450,12 @@ def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
         t.grad = g if t.grad is None else t.grad + g
         return
     if t.grad is None:
-        # Two leaves can receive the very same array (x + y); give each its own copy.
-        if id(g) in leaf_grad_ids or not g.flags.writeable:
-            g = g.copy()
-        leaf_grad_ids.add(id(g))
+        # Two leaves can receive the very same array (x + y), or two views of one array
+        # (x.reshape(…) + y.reshape(…)); give each its own copy, keyed by the memory's owner.
+        owner = g if g.base is None else g.base
+        if id(owner) in leaf_grad_ids or not g.flags.writeable:
+            g = owner = g.copy()
+        leaf_grad_ids.add(id(owner))
         t.grad = Tensor(g)
     else:
         t.grad = Tensor(t.grad.data + g)
