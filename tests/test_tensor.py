@@ -140,6 +140,14 @@ def test_leaves_do_not_share_gradient_arrays():
     assert b.grad.item() == 1.0
 
 
+def test_leaves_fed_views_of_one_gradient_do_not_share_memory():
+    a, b = Tensor(np.ones(4), requires_grad=True), Tensor(np.ones(4), requires_grad=True)
+    ((a.reshape(2, 2) + b.reshape(2, 2)) * 3).sum().backward()  # both grads: views of one array
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[:] = 0  # e.g. clipping a gradient in place
+    np.testing.assert_array_equal(b.grad.numpy(), [3, 3, 3, 3])
+
+
 def test_non_scalar_backward_needs_an_explicit_gradient():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = x * x
