@@ -114,7 +114,7 @@ def bench_chains(length=CHAIN_LENGTH, repeats=9):
     return results
 
 
-# --- 2. one matmul layer + sigmoid --------------------------------------------------------------------
+# --- 2. one matmul layer + sigmoid ---------------------------------------------------------------
 def bench_layer(shape=LAYER, repeats=15, number=5):
     n, d_in, d_out = shape
     rng = np.random.default_rng(0)

@@ -51,7 +51,7 @@ def test_wide_graph_with_shared_nodes_counts_every_path():
     assert x.grad.item() == sum(range(1000))
 
 
-# --- tl.grad and higher-order gradients -------------------------------------------------------------
+# --- tl.grad and higher-order gradients ----------------------------------------------------------
 def sigma(z):
     return 1 / (1 + np.exp(-z))
 
@@ -59,7 +59,8 @@ def sigma(z):
 SECOND_DERIVATIVES = {
     # name: (f on a Tensor, f'' on an array, closed form)
     "sigmoid(k)": (lambda x, k: x.sigmoid(k=k),
-                   lambda x, k: k ** 2 * sigma(k * x) * (1 - sigma(k * x)) * (1 - 2 * sigma(k * x))),
+                   lambda x, k: k ** 2 * sigma(k * x) * (1 - sigma(k * x))
+                   * (1 - 2 * sigma(k * x))),
     "tanh(k)": (lambda x, k: x.tanh(k=k),
                 lambda x, k: -2 * k ** 2 * np.tanh(k * x) * (1 - np.tanh(k * x) ** 2)),
     "softplus": (lambda x, k: x.softplus(), lambda x, k: sigma(x) * (1 - sigma(x))),
@@ -124,7 +125,7 @@ def test_gradgradcheck_on_a_composite_function(x, w):
     assert tl.gradgradcheck(f, (x, w))
 
 
-# --- detect_anomaly ------------------------------------------------------------------------------------
+# --- detect_anomaly ------------------------------------------------------------------------------
 def test_detect_anomaly_names_the_op_whose_backward_made_nan():
     x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
     with tl.detect_anomaly():
@@ -157,7 +158,7 @@ def test_without_detect_anomaly_nan_propagates_silently_and_mode_is_restored():
     assert np.isinf(x.grad.item())
 
 
-# --- custom ops: the mechanism the built-in ops use ------------------------------------------------------
+# --- custom ops: the mechanism the built-in ops use ----------------------------------------------
 class Cube(Function):
     """The example in tinygrad_lab.autograd's docstring, as written there."""
     formula = "x³"
@@ -260,7 +261,7 @@ def test_custom_op_gradient_is_cast_to_the_input_dtype():
     assert x.grad.dtype == np.float32
 
 
-# --- the assignment's networks, with hand-derived backward passes -------------------------------------------
+# --- the assignment's networks, with hand-derived backward passes --------------------------------
 # The assignment (shared/seed/000_83b6a3a211de9d09.txt) writes column-major layers:
 # L1 = f(W1·X), L2 = f(W2·L1), L3 = f(W3·L2), X of shape (784, N), loss against one-hot T.
 # Here 20-16-12-10 and float64; autograd runs batch-first (x = Xᵀ, y = L3ᵀ), as the library does.

@@ -119,7 +119,7 @@ def _elements(dtype, min_value, max_value, avoid, margin):
 
 
 def _distinct_grid(n, dtype, min_value, max_value, avoid, margin):
-    """At least ``n`` values of ``dtype`` in range, pairwise ≥ the grid step apart, none near a kink."""
+    """Up to ``n`` values of ``dtype`` in range, a grid step apart, none near a kink."""
     step = margin
     while True:
         count = int(math.floor((max_value - min_value) / step)) + 1
@@ -177,7 +177,7 @@ def arrays(shape=None, dtype=None, min_value=-3.0, max_value=3.0, avoid=(), marg
 
 
 def positive_arrays(shape=None, dtype=None, min_value=0.1, max_value=3.0, **kwargs):
-    """Arrays with values in [min_value, max_value] > 0: inputs for ``log``, ``sqrt``, ``x ** y``."""
+    """Arrays of values in [min_value, max_value], all > 0: for ``log``, ``sqrt``, ``x ** y``."""
     if min_value <= 0:
         raise ValueError(f"positive_arrays: min_value must be > 0, got {min_value}")
     return arrays(shape=shape, dtype=dtype, min_value=min_value, max_value=max_value, **kwargs)

@@ -180,7 +180,8 @@ def test_where_routes_gradients_by_condition(data):
     cond = data.draw(arrays(shape=sc, dtype=np.float64)) > 0
     a = data.draw(tensors(shape=sa, dtype=np.float64))
     b = data.draw(tensors(shape=sb, dtype=np.float64))
-    np.testing.assert_array_equal(tl.where(cond, a, b).numpy(), np.where(cond, a.numpy(), b.numpy()))
+    np.testing.assert_array_equal(tl.where(cond, a, b).numpy(),
+                                  np.where(cond, a.numpy(), b.numpy()))
     check_gradients(lambda a, b: tl.where(cond, a, b), a, b)
     check_gradients(lambda a: tl.where(Tensor(cond), a, 0.0), a)  # Tensor condition, scalar branch
 
@@ -214,7 +215,8 @@ def test_pow_with_tensor_exponent_and_zero_base():
                                     (tl.maximum, "Maximum")])
 def test_broadcast_mismatch_names_the_op_and_both_shapes(fn, op):
     a, b = Tensor(np.ones((3, 4)), requires_grad=True), Tensor(np.ones((2, 4)))
-    with pytest.raises(ValueError, match=rf"{op}: shapes \(3, 4\) and \(2, 4\) cannot be broadcast"):
+    with pytest.raises(ValueError,
+                       match=rf"{op}: shapes \(3, 4\) and \(2, 4\) cannot be broadcast"):
         fn(a, b)
     with pytest.raises(ValueError, match=rf"{op}: shapes \(3, 4\) and \(3,\)"):
         fn(a, np.ones(3))

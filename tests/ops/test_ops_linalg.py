@@ -90,7 +90,7 @@ def test_matmul_rejects_scalars():
         tl.matmul(Tensor(2.0), Tensor(np.ones(3)))
 
 
-# --- linear: x·Wᵀ + b, the fully connected layer as one op -----------------------------------------
+# --- linear: x·Wᵀ + b, the fully connected layer as one op ---------------------------------------
 @st.composite
 def linear_case(draw):
     batch = draw(shapes(min_dims=0, max_dims=2, max_side=4))

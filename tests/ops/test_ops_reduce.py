@@ -66,8 +66,8 @@ def test_keepdims_gradient_through_broadcasting():
 
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_ties_share_the_gradient_equally(name):
-    x = Tensor(np.array([[2.0, 2.0, 2.0, -5.0], [1.0, 7.0, 7.0, 3.0]]) * (1 if name == "max" else -1),
-               requires_grad=True)
+    sign = 1 if name == "max" else -1
+    x = Tensor(np.array([[2.0, 2.0, 2.0, -5.0], [1.0, 7.0, 7.0, 3.0]]) * sign, requires_grad=True)
     getattr(x, name)(axis=1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [[1 / 3, 1 / 3, 1 / 3, 0], [0, 0.5, 0.5, 0]])
 
