@@ -302,6 +302,15 @@ def _input_grads(ctx, out, grad, create_graph):
         ctx.output = out
         try:
             grads = op.backward(ctx, grad)
+        except TypeError as err:
+            if "__array_ufunc__" not in str(err):
+                raise
+            raise TypeError(
+                f"{op.__name__}.backward called a NumPy function on a Tensor while recording the "
+                f"backward pass (create_graph=True, for higher-order gradients). Use the "
+                f"functions of ctx.xp (exp, log, sqrt, tanh, where, sigmoid, ...) and operators "
+                f"on ctx.inputs/ctx.output, or compute the value in forward and save it on ctx "
+                f"(it is then a constant).") from err
         finally:
             ctx.inputs, ctx.output, ctx.xp = saved_inputs, None, _numpy_xp
     else:
