@@ -246,6 +246,24 @@ def test_custom_op_contract_violations_name_the_op():
         WrongCount.apply(x).sum().backward()
 
 
+def test_custom_op_using_numpy_in_backward_explains_create_graph():
+    class NumpySin(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return np.sin(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.inputs
+            return grad * np.cos(x)  # fine for first order; cannot be recorded
+
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    assert tl.gradcheck(NumpySin.apply, [x])
+    with pytest.raises(TypeError, match=r"NumpySin.backward called a NumPy function on a "
+                                        r"Tensor .*create_graph=True.*ctx\.xp"):
+        tl.grad(NumpySin.apply(x).sum(), x, create_graph=True)
+
+
 def test_custom_op_gradient_is_cast_to_the_input_dtype():
     class Double(Function):
         @staticmethod
