@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "train": "tinygrad_lab.cli.train_cmd",
     "evaluate": "tinygrad_lab.cli.evaluate_cmd",
     "graph": "viz.cli_graph",
+    "assignment": "tinygrad_lab.cli.assignment_cmd",
     "sweep": "tinygrad_lab.cli.sweep_cmd",
     "check": "tinygrad_lab.cli.check_cmd",
     "report": "tinygrad_lab.cli.report_cmd",
