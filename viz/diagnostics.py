@@ -32,15 +32,20 @@ SATURATION_WARNING, SATURATION_PROBLEM = 0.20, 0.50
 # of 100 means the first layer learns 100× slower: the gradient vanishes on the way back.
 VANISHING_WARNING, VANISHING_PROBLEM = 0.1, 0.01
 EXPLODING_PROBLEM = 100.0
-# RMS(ΔW)/RMS(W) per step. CS231n's rule of thumb is about 1e-3; far above, each step
-# rewrites the weights (learning rate too high); far below, nothing moves.
-STEP_TOO_LARGE, STEP_TOO_SMALL = 3e-2, 1e-5
-# The loss must fall by at least this share between the start and the end of training.
-LOSS_MIN_DROP = 0.10
+# RMS(ΔW)/RMS(W) per step. CS231n's rule of thumb is about 1e-3; a layer far above it
+# has its weights rewritten every few steps (learning rate too high); when even the
+# fastest-moving layer stays well below it, nothing moves much (learning rate too low).
+STEP_TOO_LARGE, STEP_TOO_SMALL = 3e-2, 3e-4
+# Between the start and the end of training the loss should fall by more than
+# LOSS_SLOW_DROP; less than LOSS_MIN_DROP is no learning at all.
+LOSS_MIN_DROP, LOSS_SLOW_DROP = 0.10, 0.30
 # A loss that jumps to this many times its median (second half of training) is unstable.
 LOSS_SPIKE = 3.0
 # Train accuracy this far above validation accuracy: the net memorises the training set.
 OVERFIT_GAP = 0.05
+# Validation accuracy below this is low for the small image data sets used here (digits,
+# MNIST, Fashion-MNIST), which a small MLP takes past 85 %.
+LOW_ACCURACY = 0.6
 # One class predicted for more than this share of examples: the net is stuck guessing.
 COLLAPSE_SHARE = 0.5
 # A class whose examples are recognised less often than this is worth a look.
@@ -55,6 +60,11 @@ class Finding:
     topic: str      # "loss", "dead units", "saturation", "gradient flow", ...
     message: str    # what the numbers say
     advice: str = ""  # what to try (empty when there is nothing to fix)
+
+
+def _round2(x: float) -> str:
+    """3146.2 → '3,100': two significant digits, as a plain number."""
+    return f"{float(f'{x:.2g}'):,.0f}"
 
 
 def _fmt_ratio(x: float) -> str:
@@ -91,6 +101,12 @@ def check_loss(history: History) -> list[Finding]:
             f"at the end ({change:+.0%})",
             "the net is not learning: try a larger learning rate, and look at saturation and "
             "gradient flow below for units that pass no gradient"))
+    elif end > start * (1 - LOSS_SLOW_DROP):
+        findings.append(Finding(
+            "warning", "loss", f"the loss fell only from {start:.3g} to {end:.3g} ({change:+.0%}) "
+            f"in {int(it[-1])} iterations: slow",
+            "a steady but slow fall is the sign of a learning rate that is too low (try 3-10× "
+            "larger), or of too few iterations"))
     else:
         findings.append(Finding("ok", "loss", f"the loss fell from {start:.3g} to {end:.3g} "
                                 f"({change:+.0%})"))
@@ -117,8 +133,12 @@ def check_accuracy(history: History, n_classes: int | None = None) -> list[Findi
             "problem", "accuracy", f"final validation accuracy is {val:.1%}; guessing among "
             f"{n_classes} classes gives {1 / n_classes:.0%}",
             "the net learned almost nothing: see the loss, saturation and gradient findings"))
+    elif val < LOW_ACCURACY:
+        findings.append(Finding(
+            "warning", "accuracy", f"final validation accuracy is only {val:.1%}",
+            "the findings on loss, learning rate and the layers say where it went wrong"))
     train = history.epoch_accuracy[-1] if history.epoch_accuracy else None
-    if findings:  # near chance: a gap between train and validation means nothing yet
+    if findings:  # accuracy this low: a gap between train and validation means little yet
         return findings
     if train is not None and train - val > OVERFIT_GAP:
         findings.append(Finding(
@@ -145,15 +165,14 @@ def _stays_above(values: np.ndarray, threshold: float) -> int | None:
 
 def check_dead_units(records) -> list[Finding]:
     """ReLU layers whose units stopped firing, and since when."""
-    findings = []
+    findings, fine = [], []
     for layer, info in enumerate(records.layers):
         dead = records.get(layer, "dead")
         if not np.isfinite(dead).any():
             continue  # not a ReLU-family layer
         last = float(dead[-1])
         if last < DEAD_WARNING:
-            findings.append(Finding("ok", "dead units", f"{info.label}: {last:.0%} of units "
-                                    f"dead at iteration {int(records.iteration[-1])}"))
+            fine.append(f"{info.name} {last:.0%}")
             continue
         since = _stays_above(dead, DEAD_WARNING)
         since_text = (f"; at least {DEAD_WARNING:.0%} since iteration "
@@ -164,6 +183,9 @@ def check_dead_units(records) -> list[Finding]:
             f"iteration {int(records.iteration[-1])}{since_text}",
             "a dead ReLU gets zero gradient and never recovers: a smaller learning rate, He "
             "initialization, or LeakyReLU (which always passes a little gradient)"))
+    if fine:
+        findings.append(Finding("ok", "dead units", f"few dead units at iteration "
+                                f"{int(records.iteration[-1])}: {', '.join(fine)}"))
     return findings
 
 
@@ -172,7 +194,7 @@ _FLAT_ENDS = {"sigmoid": "σ < 0.01 or > 0.99", "tanh": "|tanh| > 0.99", "relu6"
 
 def check_saturation(records) -> list[Finding]:
     """Sigmoid/tanh/ReLU6 layers whose outputs sit where the slope is nearly zero."""
-    findings = []
+    findings, fine = [], []
     last_third = slice(len(records) - max(1, len(records) // 3), None)
     for layer, info in enumerate(records.layers):
         saturation = records.get(layer, "saturation")
@@ -182,8 +204,7 @@ def check_saturation(records) -> list[Finding]:
         stuck = float(np.mean(records.get(layer, "saturated")[last_third]))
         where = f"in the last third of training ({_FLAT_ENDS[info.kind]})"
         if share < SATURATION_WARNING:
-            findings.append(Finding("ok", "saturation", f"{info.label}: {share:.0%} of outputs "
-                                    f"on a flat end {where}"))
+            fine.append(f"{info.name} {share:.0%}")
             continue
         k_hint = (f"a smaller k (now {info.k:g}), " if info.kind in ("sigmoid", "tanh")
                   and info.k > 1 else "")
@@ -194,6 +215,9 @@ def check_saturation(records) -> list[Finding]:
             f"little gradient gets through",
             f"{k_hint}smaller initial weights (normal 1/√n or Xavier instead of U(−1, 1)), or a "
             f"lower learning rate"))
+    if fine:
+        findings.append(Finding("ok", "saturation", f"share of outputs on a flat end in the last "
+                                f"third of training: {', '.join(fine)}"))
     return findings
 
 
@@ -219,7 +243,7 @@ def check_gradient_flow(records) -> list[Finding]:
     if ratio < VANISHING_WARNING:
         return [Finding(
             "problem" if ratio < VANISHING_PROBLEM else "warning", "gradient flow",
-            f"{text}: vanishing — the first layers learn {1 / ratio:.0f}× slower",
+            f"{text}: vanishing — the first layer learns about {_round2(1 / ratio)}× slower",
             "each sigmoid/tanh multiplies the gradient by its slope (≤ 0.25 for σ): use ReLU or "
             "tanh, normal/He/Xavier initialization, or cross-entropy instead of squared error")]
     if ratio > EXPLODING_PROBLEM:
@@ -241,17 +265,16 @@ def check_step_size(records) -> list[Finding]:
     if not known:
         return findings
     big = [(info, s) for info, s in known if s > STEP_TOO_LARGE]
-    small = [(info, s) for info, s in known if s < STEP_TOO_SMALL]
     listing = ", ".join(f"{info.name} {_fmt_ratio(s)}" for info, s in known)
     if big:
         findings.append(Finding(
             "warning", "learning rate", f"each step changes the weights by a large share of "
             f"their size ({listing}; rule of thumb ≈ 1e-3)",
             "the learning rate is probably too high: the weights are rewritten every few steps"))
-    elif small and len(small) == len(known):
+    elif max(s for _, s in known) < STEP_TOO_SMALL:
         findings.append(Finding(
-            "warning", "learning rate", f"steps are tiny compared with the weights "
-            f"({listing}; rule of thumb ≈ 1e-3)",
+            "warning", "learning rate", f"steps are small compared with the weights in every "
+            f"layer ({listing}; rule of thumb ≈ 1e-3)",
             "the learning rate is probably too low: training will crawl"))
     else:
         findings.append(Finding("ok", "learning rate", f"relative step sizes while the learning "
@@ -280,6 +303,8 @@ def check_predictions(y_true, y_pred, classes=None) -> list[Finding]:
             f"stuck guessing one class",
             "a stuck output usually comes from saturated or dead units, or a learning rate far "
             "too high: see the findings above"))
+    if findings:  # stuck on one class: listing every other class as missed adds nothing
+        return findings
     never = [names[c] for c in range(n_classes) if predicted[c] == 0 and actual[c] > 0]
     if never:
         findings.append(Finding(

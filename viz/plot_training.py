@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from tinygrad_lab.train import History
 
@@ -54,7 +55,7 @@ def _lr_twin(ax, iterations, lr):
     twin.spines["right"].set_visible(True)
     twin.spines["right"].set_color(_LR_COLOR)
     twin.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useMathText=True)
-    twin.set_ylim(bottom=0)
+    twin.set_ylim(0, 1.1 * max(lr) if len(lr) and max(lr) > 0 else 1)  # room above a flat lr
     return twin
 
 
@@ -62,15 +63,15 @@ def curves_figure(history, smooth: int | None = None):
     """Loss (left) and accuracy (right) against iterations, train and validation.
 
     Thin light lines are the per-batch values; thick lines their moving average over
-    ``smooth`` batches (default: 1/50 of the run); dots are validation evaluations.
+    ``smooth`` batches (default: 1/25 of the run, at least 5); dots are validation evaluations.
     The schedule's learning rate is the dashed line on each plot's right axis.
     """
     h = _as_history(history)
     if not h.iteration:
         raise ValueError("curves_figure: the history is empty (no training steps)")
     it = np.asarray(h.iteration)
-    window = smooth or max(1, len(it) // 50)
-    fig = new_figure(13, 4.8)
+    window = smooth or min(len(it), max(5, len(it) // 25))
+    fig = new_figure(13, 5.2)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, train, val, name in ((ax_loss, h.loss, h.val_loss, "loss"),
                                  (ax_acc, h.accuracy, h.val_accuracy, "accuracy")):
@@ -84,10 +85,11 @@ def curves_figure(history, smooth: int | None = None):
         ax.set_xlabel("iteration (training steps)")
         ax.set_ylabel(name)
         twin = _lr_twin(ax, it, h.lr)
-        lines = ax.get_legend_handles_labels()
-        extra = twin.get_legend_handles_labels()
-        ax.legend(lines[0] + extra[0], lines[1] + extra[1],
-                  loc="upper right" if name == "loss" else "lower right")
+    # One legend for both plots, below them, so it never hides a curve.
+    handles, labels = ax_loss.get_legend_handles_labels()
+    lr_handles, lr_labels = twin.get_legend_handles_labels()
+    fig.legend(handles + lr_handles, labels + lr_labels, loc="outside lower center",
+               ncols=len(labels) + 1)
     finite = np.asarray(h.loss)[np.isfinite(h.loss)]
     if finite.size and finite.min() > 0 and finite.max() / finite.min() > 30:
         ax_loss.set_yscale("log")  # a loss that falls by orders of magnitude reads better on log
@@ -110,6 +112,12 @@ def plot_curves(history, path, smooth: int | None = None) -> Path:
 # ---------------------------------------------------------------------------
 # Gradient flow and step size
 # ---------------------------------------------------------------------------
+def _legend_below(fig, handles_labels):
+    """One legend under the plots, where it cannot hide a line."""
+    handles, labels = handles_labels
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+
+
 def _log_safe(values) -> np.ndarray:
     """Values for a log axis: zeros and NaN become gaps instead of errors."""
     values = np.asarray(values, dtype=np.float64).copy()
@@ -124,7 +132,7 @@ def gradient_flow_figure(records):
     Healthy: the layers' gradients stay within a factor of ~10 of each other. A first
     layer orders of magnitude below the last is a vanishing gradient.
     """
-    fig = new_figure(13, 4.8)
+    fig = new_figure(13, 5.4)
     ax_grad, ax_ratio = fig.subplots(1, 2)
     it = records.iteration
     for layer, info in enumerate(records.layers):
@@ -140,12 +148,11 @@ def gradient_flow_figure(records):
         ax.grid(True, which="major", alpha=0.3)
     ax_grad.set_ylabel("RMS of ∂loss/∂W (log scale)")
     ax_grad.set_title("Gradient flow: gradient size per layer")
-    ax_grad.legend(loc="best")
     ax_ratio.axhline(RULE_OF_THUMB_UPDATE_RATIO, color="black", linestyle=":", linewidth=1.2,
-                     label="rule of thumb ≈ 1e-3")
+                     label="rule of thumb: RMS(ΔW)/RMS(W) ≈ 1e-3")
     ax_ratio.set_ylabel("RMS(ΔW) / RMS(W) (log scale)")
     ax_ratio.set_title("Step size: how much each update changes W")
-    ax_ratio.legend(loc="best")
+    _legend_below(fig, ax_ratio.get_legend_handles_labels())
     fig.suptitle("Are gradients reaching every layer, and are the steps a sensible size?")
     return fig
 
@@ -171,7 +178,7 @@ def unit_health_figure(records):
 
     Definitions are in :mod:`viz.record`. Only layers where the idea applies are drawn.
     """
-    fig = new_figure(13, 4.8)
+    fig = new_figure(13, 5.4)
     ax_dead, ax_sat = fig.subplots(1, 2)
     it = records.iteration
     dead_layers, sat_layers = [], []
@@ -200,12 +207,17 @@ def unit_health_figure(records):
         ax.set_ylabel("% of the layer")
         ax.set_ylim(-2, 102)
         ax.grid(True, alpha=0.3)
-        handles, labels = ax.get_legend_handles_labels()
-        if ax is ax_sat:  # explain the two line styles once, not once per layer
-            handles += [Line2D([], [], color="black", marker="o", markersize=3),
-                        Line2D([], [], color="black", linestyle="--")]
-            labels += ["solid: outputs on a flat end", "dashed: units flat on every example"]
-        ax.legend(handles, labels, loc="best")
+    # One legend: each layer once (a layer is either ReLU-like or sigmoid-like), then the
+    # meaning of the two line styles of the saturation plot.
+    handles = [Line2D([], [], color=layer_color(i), marker="o", markersize=3)
+               for i in dead_layers + sat_layers]
+    labels = [records.layers[i].label for i in dead_layers + sat_layers]
+    if sat_layers:
+        handles += [Line2D([], [], color="black", marker="o", markersize=3),
+                    Line2D([], [], color="black", linestyle="--")]
+        labels += ["solid: outputs on a flat end", "dashed: units flat on every example"]
+    if handles:
+        _legend_below(fig, (handles, labels))
     fig.suptitle("Units that stopped learning: dead (ReLU) and saturated (sigmoid, tanh)")
     return fig
 
@@ -229,7 +241,7 @@ def histograms_figure(records, bins: int = 50):
     the first snapshot (grey) with the last (colour). Counts are per cent of values.
     """
     n_layers = len(records.layers)
-    fig = new_figure(1.0 + 3.8 * n_layers, 6.8)
+    fig = new_figure(1.0 + 3.8 * n_layers, 7.2)
     axes = fig.subplots(2, n_layers, squeeze=False)
     first, last = 0, len(records) - 1
     for layer, info in enumerate(records.layers):
@@ -255,7 +267,11 @@ def histograms_figure(records, bins: int = 50):
             if np.ptp(both) > 0 and _has_spike(both, edges):
                 ax.set_yscale("log")  # ReLU's spike at 0 would flatten everything else
                 ax.set_ylabel(f"% of {what}s (log)" if layer == 0 else "")
-            ax.legend(loc="upper right")
+    first_it, last_it = int(records.iteration[first]), int(records.iteration[last])
+    fig.legend([Patch(color="#999999", alpha=0.45), Patch(color=layer_color(0), alpha=0.45)],
+               [f"iteration {first_it} (first snapshot)",
+                f"iteration {last_it} (last snapshot, in the layer's colour)"],
+               loc="outside lower center", ncols=2)
     fig.suptitle(f"How outputs (top) and weights (bottom) are spread: iteration "
                  f"{int(records.iteration[first])} (grey) vs {int(records.iteration[last])}")
     return fig

@@ -176,10 +176,14 @@ def test_saturation_names_the_share_and_k():
     assert "90% of outputs" in findings[0].message and "k (now 10)" in findings[0].advice
 
 
-def test_step_size_flags_a_learning_rate_that_is_too_high():
+def test_step_size_flags_a_learning_rate_that_is_too_high_or_too_low():
     records = fake_records([1, 2, 3], update_rms=[[5e-3] * 3] * 3)  # half the weights' 1e-2
     (lr,) = by_topic(diagnose(records), "learning rate")
     assert lr.level == "warning" and "too high" in lr.advice and "0.5" in lr.message
+    records = fake_records([1, 2, 3], update_rms=[[1e-7] * 3, [1e-6] * 3, [2e-6] * 3])
+    (lr,) = by_topic(diagnose(records), "learning rate")
+    assert "too low" in lr.advice and "layer 3 2.0e-04" in lr.message
+    assert by_topic(diagnose(fake_records([1, 2])), "learning rate")[0].level == "ok"
 
 
 def history_with(loss, val_accuracy=None, train_accuracy=None):
@@ -196,6 +200,8 @@ def test_loss_findings_fall_stall_rise_and_nan():
     falling = level(np.linspace(2.0, 0.2, 100))
     assert falling.level == "ok" and "fell from 1.96 to 0.282 (-86%)" in falling.message
     assert "barely moved" in level(np.full(100, 2.3)).message
+    slow = level(np.linspace(2.3, 2.0, 100))
+    assert slow.level == "warning" and "slow" in slow.message and "too low" in slow.advice
     assert "diverging" in level(np.linspace(1.0, 5.0, 100)).message
     assert "iteration 51" in level([1.0] * 50 + [float("nan")] * 50).message
 
@@ -216,6 +222,11 @@ def test_a_net_stuck_on_one_class_is_named():
     y_pred[:5] = 0
     findings = by_topic(diagnose(y_true=y_true, y_pred=y_pred, classes=list("0123456789")),
                         "predictions")
-    assert findings[0].level == "problem"
+    assert [f.level for f in findings] == ["problem"]  # the other classes go unlisted
     assert "class '3' for 95% of the test examples" in findings[0].message
-    assert "'1'" in findings[1].message  # never predicted
+    y_pred = y_true.copy()
+    y_pred[y_true == 1] = 7
+    y_pred[y_true == 2] = np.tile([2, 5, 5, 5, 5], 2)
+    findings = by_topic(diagnose(y_true=y_true, y_pred=y_pred), "predictions")
+    assert "never predicted on the test set: class '1'" in findings[0].message
+    assert "'2' (recall 20%)" in findings[1].message
