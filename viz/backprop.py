@@ -151,9 +151,13 @@ def _consumer_counts(traced):
 
 
 def _display_name(node):
+    """The tensor's name, else what made it: "the Mul output", "the (8, 256) Linear output"."""
     if node.name:
         return node.name
-    return f"the {_graph._shape_text(node.tensor.shape)} tensor"
+    t = node.tensor
+    shape = "" if t.ndim == 0 else f"{_graph._shape_text(t.shape)} "
+    made_by = f"{t._ctx.op.__name__} output" if t._ctx is not None else node.kind
+    return f"the {shape}{made_by}"
 
 
 def _grad_words(grad):
@@ -183,7 +187,7 @@ def _caption(i, n, node, name, grad, op, root_name, consumers):
 
 def _math_name(name):
     """``w1*x1`` reads as one symbol only in parentheses: ∂out/∂(w1*x1)."""
-    return f"({name})" if any(c in name for c in " +-*/()") else name
+    return f"({name})" if any(c in name for c in " +-*/()") and not name.startswith("(") else name
 
 
 # ---------------------------------------------------------------------------
@@ -221,7 +225,7 @@ def _write_gif(pictures, path: Path, seconds_per_frame):
     for p in pictures:
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(p, (0, 0))
-        frames.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=128))
+        frames.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
     ms = int(seconds_per_frame * 1000)
     durations = [ms] * len(frames)
     durations[0] = durations[-1] = 3 * ms

@@ -129,6 +129,8 @@ def build_digraph(traced: TracedGraph, show=SHOW_ITEMS, rankdir="LR", grads=None
                  highlight=highlight, scale=_GradScale.from_grads(grads, traced)
                  if color_by_grad else None)
     look.highlight_op = next((op.id for op in traced.ops if op.output.id == highlight), None)
+    look.missing_grad = "grad" in look.show and any(
+        n.tensor.requires_grad and id(n.tensor) not in grads for n in traced.tensors)
 
     g = graphviz.Digraph(name="computation_graph")
     g.attr(rankdir=rankdir, fontname=FONT, fontsize="13", nodesep="0.3", ranksep="0.3",
@@ -177,6 +179,7 @@ class _Look:
         self.pending, self.highlight, self.scale = pending, highlight, scale
         self.highlight_op = None   # the op of the highlighted tensor, found by build_digraph
         self.copies = False        # whether the layout draws some leaf twice (for the legend)
+        self.missing_grad = False  # whether some tensor needing a gradient shows "—"
 
 
 def _emit_edges(g, traced, plan, look):
@@ -435,9 +438,8 @@ def _legend_label(traced, look):
                     f'sends it back</TD></TR>')
         rows.append(f'<TR><TD BORDER="1" COLOR="#999999" BGCOLOR="{UNKNOWN_GRAD}"></TD>'
                     f'<TD ALIGN="LEFT">grey grad: not known yet</TD></TR>')
-    if "grad" in look.show and any(n.tensor.requires_grad for n in traced.tensors):
-        rows.append('<TR><TD>—</TD><TD ALIGN="LEFT">no gradient reached this tensor</TD></TR>'
-                    if not look.animated else "")
+    if look.missing_grad:
+        rows.append('<TR><TD>—</TD><TD ALIGN="LEFT">no gradient reached this tensor</TD></TR>')
     if look.scale is not None:
         rows.append(look.scale.legend_row())
     return (f'<FONT POINT-SIZE="10"><TABLE BORDER="1" COLOR="#bbbbbb" CELLBORDER="0" '
