@@ -173,7 +173,9 @@ def run(length=CHAIN_LENGTH, repeats=15) -> dict:
     """All figures as a dict (µs; ratios are tinygrad-lab / NumPy).
 
     The layer is timed twice: with NumPy's default BLAS threads, and with one BLAS
-    thread, which is steadier when other work shares this 2-core machine.
+    thread. When other work shares this 2-core machine, a multi-threaded matmul can
+    stall for milliseconds (one BLAS thread waits for its descheduled partner), so
+    the single-thread figures are the steady ones to compare.
     """
     return {
         "chain_length": length,
