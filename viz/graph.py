@@ -44,7 +44,7 @@ FONT = "DejaVu Sans"  # covers ∂, σ, subscripts and superscripts; Graphviz's 
 
 # Fill and border per kind of node. Pale fills keep black text readable.
 STYLES = {
-    "parameter": ("#dff0d8", "#3c763d", "parameter: a leaf that requires grad (it gets a .grad)"),
+    "parameter": ("#dff0d8", "#3c763d", "parameter: a leaf that requires grad (gets .grad)"),
     "input": ("#d9e8fb", "#31708f", "input: data, no gradient needed"),
     "constant": ("#f0f0f0", "#999999", "constant: a number or array given to an op"),
     "intermediate": ("#ffffff", "#666666", "intermediate: made by an op"),
@@ -363,7 +363,8 @@ def _op_label(op, look):
             rows.append(f'<FONT POINT-SIZE="10" COLOR="#7a5a00"><I>{_esc(derivative)}</I></FONT>')
     body = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
     width = "2" if look.animated else "1"
-    return (f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
+    # Padding 3: browsers measure the italic text a little wider than dot does.
+    return (f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
             f'COLOR="{border}" BGCOLOR="{fill}" STYLE="rounded">{body}</TABLE>')
 
 
@@ -562,8 +563,9 @@ class _GradScale:
                          f'1e{e}</FONT></TD>')
         bar = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"><TR>'
                f'{"".join(cells)}</TR></TABLE>')
-        return (f'<TR><TD COLSPAN="2" ALIGN="LEFT">fill: mean |grad| on a log scale (grey: exactly 0;'
-                f' the border still shows the kind)</TD></TR><TR><TD COLSPAN="2">{bar}</TD></TR>')
+        return ('<TR><TD COLSPAN="2" ALIGN="LEFT">fill: mean |grad|, on a log scale</TD></TR>'
+                '<TR><TD COLSPAN="2" ALIGN="LEFT">(grey: exactly 0; the border still shows the kind)'
+                f'</TD></TR><TR><TD COLSPAN="2">{bar}</TD></TR>')
 
 
 def _magnitude(grad) -> float:
