@@ -161,13 +161,14 @@ def test_dead_unit_counts_come_from_the_records(study_dir, report):
     from viz.record import load_records
 
     text = report.findings["activations"]
-    found = re.findall(r"^(relu6?), .+?: ([\d.]+)%; dead units .*?: (\d+) of (\d+) in layer 1 "
-                       r"and (\d+) of (\d+) in layer 2", text, flags=re.M)
-    assert found, text
+    counts = re.search(r"Dead units \(never fire on any training image\) at iteration \d+, "
+                       r"layer 1 and layer 2: (.*)\.$", text, flags=re.M)
+    assert counts, text
+    found = re.findall(r"(relu6?), [^;]*?: (\d+)/(\d+), (\d+)/(\d+)", counts.group(1))
     runs = [(c, d) for c, _, _, _, d in _runs(study_dir)
             if c["activation"] in ("relu", "relu6") and c["iterations"] == QUICK.iterations]
     assert len(found) == len(runs)
-    for activation, _, dead1, n1, dead2, n2 in found:
+    for activation, dead1, n1, dead2, n2 in found:
         candidates = []
         for c, d in runs:
             records = load_records(d)

@@ -132,6 +132,7 @@ class Picture:
 
     path: Path
     caption: str
+    half: bool = False   # small pictures sit two to a row
 
 
 def _colors(results, ordered: bool):
@@ -287,6 +288,19 @@ def dead_units_figure(results):
     return fig
 
 
+def last_snapshot(records):
+    """``records`` cut to its last snapshot, so a panel drawn from it scales its colours to
+    that iteration alone (over all snapshots, the large first updates would make the last
+    ΔW look blank)."""
+    from viz.record import Records
+
+    keep = slice(len(records) - 1, len(records))
+    return Records(records.layers, records.iteration[keep], records.epoch[keep],
+                   records.loss[keep], records.accuracy[keep], records.lr[keep],
+                   {name: values[keep] for name, values in records.arrays.items()},
+                   records.input_shape)
+
+
 def _save(fig, path) -> Path:
     from viz.plot_style import save_figure, style
     with style():
@@ -355,8 +369,8 @@ class ReportBuilder:
         self.figures = study.out_dir / FIGURES
         self.figures.mkdir(parents=True, exist_ok=True)
 
-    def picture(self, fig, name, caption) -> Picture:
-        return Picture(_save(fig, self.figures / f"{name}.png"), caption)
+    def picture(self, fig, name, caption, half=False) -> Picture:
+        return Picture(_save(fig, self.figures / f"{name}.png"), caption, half)
 
     def sections(self, findings) -> list:
         by_key = {f.key: f for f in findings}
@@ -387,13 +401,14 @@ class ReportBuilder:
                           "Left: the training loss of each run; right: its validation accuracy. "
                           "A good learning rate brings the loss down fast and steadily; too "
                           "small crawls, too large stalls, bounces or blows up."),
-             self.picture(panel_figure(best.records), "q1_best_panel",
+             self.picture(panel_figure(last_snapshot(best.records)), "q1_best_panel",
                           f"The assignment's panel for the best run ({best.label}) at its last "
-                          f"iteration. Top: mean output of each unit (a unit stuck at one "
-                          f"colour for every class is useless). Middle: the weights; layer 1's "
-                          f"are drawn as one small image per unit. Bottom: the update ΔW of "
-                          f"this step: it should be small next to W (the colour bars give the "
-                          f"scale) but not zero.")])
+                          f"iteration, each cell on its own colour scale. Top: mean output of "
+                          f"each unit over the training images. Middle: the weights; layer 1's "
+                          f"are drawn as one 8×8 (or 28×28) image per unit. Bottom: the update "
+                          f"ΔW of this step. Compare the colour bars of W and ΔW: a good "
+                          f"learning rate makes ΔW about a thousandth of W, not zero and not "
+                          f"comparable to W.")])
 
     def k_section(self, f) -> Section:
         runs = sorted(f.results, key=lambda r: r.config.k)
@@ -412,10 +427,10 @@ class ReportBuilder:
              self.picture(sigmoid_shapes_figure([r.config.k for r in runs]), "q2_k_shapes",
                           "σ(kx): a large k makes it a step (most inputs land on a flat end, "
                           "where the slope, and so the gradient, is nearly 0); a small k makes "
-                          "it a nearly straight line around 0.5 whose slope is k/4."),
+                          "it a nearly straight line around 0.5 whose slope is k/4.", half=True),
              self.picture(saturation_figure(runs), "q2_k_saturation",
                           "How many of layer 1's outputs sat on a flat end during training: "
-                          "those outputs pass almost no gradient back.")])
+                          "those outputs pass almost no gradient back.", half=True)])
 
     def init_section(self, f) -> Section:
         runs = f.results
@@ -492,9 +507,10 @@ class ReportBuilder:
                           f"The best run ({best.label}): loss and accuracy, with its learning "
                           f"rate (dashed, right axis); the cosine schedule lowers it smoothly "
                           f"to 0."),
-             Picture(gif, "The panels over training (animated): watch the updates ΔW shrink "
-                          "as the net settles, and the layer-1 weight tiles take on stroke "
-                          "shapes."),
+             Picture(gif, "The panel over training (animated; the colour scales are fixed "
+                          "across frames, so a cell that fades really shrank). Watch how the "
+                          "size of ΔW changes from the first steps to the last, and which "
+                          "units of each layer stay dark."),
              self.picture(tsne_figure(facts["model"], facts["test"], facts["tsne_layer"],
                                       max_points=s.settings.tsne_points, seed=0),
                           "q5_tsne", "Each dot is a test image placed by t-SNE from the last "
@@ -520,7 +536,9 @@ background:#f6f6f6;color:#444}
 .finding h3{margin:.2em 0} table{border-collapse:collapse;font-size:.86em;margin:.6em 0 1.4em}
 th,td{border:1px solid #ddd;padding:.25em .55em;text-align:left} th{background:#f0f0f0}
 figure{margin:1.2em 0} figure img{max-width:100%;border:1px solid #eee}
-figcaption{color:#555;font-size:.92em} nav li{margin:.1em 0} code{background:#f3f3f3;
+figcaption{color:#555;font-size:.92em}
+figure.half{display:inline-block;width:48%;vertical-align:top;margin-right:1.5%}
+td{white-space:nowrap} td:first-child,td:last-child{white-space:normal} nav li{margin:.1em 0} code{background:#f3f3f3;
 padding:0 .25em}
 """
 
@@ -554,7 +572,9 @@ def to_html(title, intro, sections, footer) -> str:
                      + "</ul></div>")
         parts.extend(_html_table(*t) for t in s.tables)
         for pic in s.pictures:
-            parts.append(f"<figure><img src='{_data_uri(pic.path)}' alt='{html.escape(pic.path.stem)}'>"
+            css = " class='half'" if pic.half else ""
+            parts.append(f"<figure{css}><img src='{_data_uri(pic.path)}' "
+                         f"alt='{html.escape(pic.path.stem)}'>"
                          f"<figcaption>{html.escape(pic.caption)}</figcaption></figure>")
         parts.append("</section>")
     parts.append("".join(f"<p class='meta'>{html.escape(p)}</p>" for p in footer))

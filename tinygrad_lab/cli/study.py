@@ -150,8 +150,8 @@ class FloatingPointCheck(Callback):
     by zero *counted*; then it clears the gradients again. (The backward pass costs
     the most, and σ' = kσ(1−σ) is bounded, so checking it on every step would double
     the study's time for little.) For sigmoid layers it also counts the
-    pre-activations where the assignment's formula 1/(1 + e^(−kx)) would overflow in
-    float32 (k·x < −88.72): this library's sigmoid is written so that it cannot.
+    pre-activations where the assignment's formula 1/(1 + e^(−kx)) overflows in
+    float32 (k·x < −88.72), so the report can compare the two.
     """
 
     def __init__(self, loss, backward_every: int = 10):
@@ -764,10 +764,11 @@ def k_findings(groups, lr_runs, study) -> SectionFindings:
     naive = steep.extras["naive_sigmoid_overflows"]
     if naive:
         sentences.append(
-            f"The assignment's formula 1/(1 + e^(−kx)) would have overflowed float32 on {naive} "
-            f"pre-activation values in the k = {steep.config.k:g} run (k·x went down to "
-            f"{steep.extras['lowest_kx']:.4g}; e^(−kx) overflows below −88.72); the library's "
-            f"sigmoid never computes e^(−kx) for negative kx.")
+            f"The assignment's formula 1/(1 + e^(−kx)) would have warned \"overflow encountered "
+            f"in exp\" on {naive} pre-activation values in the k = {steep.config.k:g} run (k·x "
+            f"went down to {steep.extras['lowest_kx']:.4g}; e^(−kx) exceeds float32 below "
+            f"−88.72), although 1/(1 + ∞) = 0 is the right value there; the library's sigmoid "
+            f"computed them with the {overflow} warnings counted above.")
     else:
         sentences.append(
             f"Even the assignment's formula 1/(1 + e^(−kx)) would not have overflowed here: "
@@ -776,6 +777,12 @@ def k_findings(groups, lr_runs, study) -> SectionFindings:
     return SectionFindings("k", "2. Sigmoid steepness k", groups, sentences,
                            {"best_k": best.config.k, "best_accuracy": best.final_val,
                             "overflow_warnings": overflow, "checked_forward": forward})
+
+
+def _constant_answer_loss(study) -> float:
+    """½Σ(y−t)² over the training set when every output is 1/C: the first plateau of training."""
+    c = study.train.num_classes
+    return 0.5 * study.n_train * ((1 - 1 / c) ** 2 + (c - 1) / c ** 2)
 
 
 def init_findings(groups, study) -> SectionFindings:
@@ -805,6 +812,16 @@ def init_findings(groups, study) -> SectionFindings:
                  f"learning rate and {n} iterations, the size of the steps mattered more than "
                  f"healthier-looking activations")
     sentences.append(text + ".")
+    plateau = _constant_answer_loss(study)
+    stuck = [r for r in runs if r.config.loss == "sse" and abs(r.final_loss / plateau - 1) < 0.1]
+    if stuck:
+        sentences.append(
+            f"{join_words(what(r) for r in stuck)} ended with a loss of "
+            f"{join_words(f'{r.final_loss:.4g}' for r in stuck)}, within 10% of "
+            f"{plateau:.4g}, the loss of a net that answers 1/{study.train.num_classes} on "
+            f"every output for every image (½·N·(1 − 1/C)): their output layers first learned "
+            f"that average answer, and their small first gradients had not got them much "
+            f"further by iteration {n}.")
     return SectionFindings("init", "3. Initialization", groups, sentences,
                            {"best_init": best.config.init, "best_accuracy": best.final_val})
 
@@ -821,9 +838,9 @@ def activation_findings(groups, study, classes=None) -> SectionFindings:
                 f"{pct(winner.final_val)} and {loser.config.activation} {pct(loser.final_val)} "
                 f"by iteration {n}")
         if t.layer_stat(-1, "saturation") > 0.5:
-            text += (f"; {pct(t.layer_stat(-1, 'saturation'))} of tanh's outputs sat on a flat "
-                     f"end (|y| > 0.99): tanh's outputs range over (−1, 1) while the targets "
-                     f"are 0 and 1")
+            text += (f"; {pct(t.layer_stat(-1, 'saturation'))} of tanh's output-layer values sat "
+                     f"on a flat end (|y| > 0.99): tanh's outputs range over (−1, 1) while the "
+                     f"targets are 0 and 1")
         fate = _fate(loser, classes)
         sentences.append(text + (f"; {loser.config.activation} {fate}" if fate else "") + ".")
     losses = groups["cross-entropy vs ½Σ(y−t)²"]
@@ -838,20 +855,49 @@ def activation_findings(groups, study, classes=None) -> SectionFindings:
             f"has no σ'(output) factor, which is near 0 for a confidently wrong output).")
     relu = groups["ReLU and ReLU6"]
     best_relu = ranked(relu)[0]
-    for r in relu:
-        if r.diverged:
-            sentences.append(f"{r.label}: {_fate(r, classes)}.")
-            continue
-        dead = [r.dead_units(layer) for layer in range(len(r.records.layers) - 1)]
-        dead_text = join_words(f"{d} of {u} in layer {i + 1}" for i, (d, u) in enumerate(dead))
-        fate = _fate(r, classes)
-        sentences.append(f"{r.label}: {pct(r.final_val)}; dead units (never fire on any "
-                         f"training image) at iteration {r.history.iteration[-1]}: {dead_text}"
-                         + (f"; {fate}" if fate else "") + ".")
-    sentences.append(f"Best ReLU-family run: {best_relu.label}, {pct(best_relu.final_val)}.")
+    sentences.extend(relu_sentences(relu, n, classes))
     return SectionFindings("activations", "4. Tanh, cross-entropy, ReLU and ReLU6", groups,
                            sentences, {"best_relu": best_relu.label,
                                        "best_relu_accuracy": best_relu.final_val})
+
+
+def relu_sentences(runs, iterations, classes=None) -> list:
+    """ReLU and ReLU6: how each loss did, how many units died and when."""
+    sentences = []
+    for loss in dict.fromkeys(r.config.loss for r in runs):
+        group = [r for r in runs if r.config.loss == loss]
+        best = ranked(group)[0]
+        collapsed = [r for r in group if (r.dominant_class() or (0, 0))[1] >= 0.99]
+        text = (f"Under {LOSS_NAMES[loss]}, the best of {len(group)} ReLU/ReLU6 runs was "
+                f"{best.label} at {pct(best.final_val)}")
+        if collapsed:
+            text += (f"; {len(collapsed)} of them predicted a single class for at least 99% of "
+                     f"the validation images")
+        if loss == "sse":
+            text += " (the output units are ReLUs too: an output unit that dies stays at 0)"
+        sentences.append(text + ".")
+    alive = [r for r in runs if not r.diverged]
+    if alive:
+        sentences.append(
+            f"Dead units (never fire on any training image) at iteration {iterations}, layer 1 "
+            f"and layer 2: " + "; ".join(
+                f"{r.label}: " + ", ".join(f"{d}/{u}" for d, u in
+                                           (r.dead_units(i) for i in range(len(r.records.layers) - 1)))
+                for r in alive) + ".")
+        worst = max(alive, key=lambda r: r.layer_stat(0, "dead"))
+        before, _ = worst.dead_units(0, 0)
+        after, units = worst.dead_units(0)
+        if after > before:
+            died_by = int(worst.records.iteration[int(np.argmax(
+                worst.records.get(0, "dead") >= worst.layer_stat(0, "dead")))])
+            sentences.append(
+                f"Most deaths: {worst.label}, layer 1 went from {before} dead units at iteration 1 "
+                f"to {after} of {units} by iteration {died_by} and stayed there: a unit whose "
+                f"input is negative for every image gets zero gradient, so nothing brings it back.")
+    for r in runs:
+        if r.diverged:
+            sentences.append(f"{r.label} {_fate(r, classes)}.")
+    return sentences
 
 
 def _step_ratio(a: RunResult, b: RunResult, layer: int) -> float:
@@ -928,6 +974,15 @@ def together_findings(groups, study, question_groups, facts) -> SectionFindings:
         sentences.append(f"At iteration {n} the combined run was already at {pct(early)} "
                          f"validation accuracy (the assignment's set-up: "
                          f"{pct(baseline.final_val)}).")
+    val_loss = best.history.val_loss
+    if val_loss:
+        lowest = int(np.argmin(val_loss))
+        if val_loss[-1] > 1.1 * val_loss[lowest]:
+            sentences.append(
+                f"Its validation loss was lowest at iteration {best.history.eval_iteration[lowest]} "
+                f"({val_loss[lowest]:.3g}) and ended at {val_loss[-1]:.3g}, while the training "
+                f"loss kept falling (to {best.final_loss:.3g}): past that point the net fits the "
+                f"training images more than it learns about new ones (overfitting).")
     by_lr = collections.defaultdict(dict)
     for r in runs:
         by_lr[r.config.lr][r.config.schedule] = r
