@@ -507,8 +507,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     graph, so they can be differentiated again (higher-order gradients).
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor) or isinstance(grad_outputs, np.ndarray):
