@@ -75,7 +75,8 @@ def curves_figure(history, smooth: int | None = None):
     ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, train, val, name in ((ax_loss, h.loss, h.val_loss, "loss"),
                                  (ax_acc, h.accuracy, h.val_accuracy, "accuracy")):
-        ax.plot(it, train, color=_TRAIN_COLOR, alpha=0.25, linewidth=0.8, label="train (each batch)")
+        ax.plot(it, train, color=_TRAIN_COLOR, alpha=0.25, linewidth=0.8,
+                label="train (each batch)")
         if window > 1:
             ax.plot(it[window - 1:], moving_average(train, window), color=_TRAIN_COLOR,
                     linewidth=2, label=f"train (mean of {window} batches)")

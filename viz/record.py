@@ -420,7 +420,8 @@ def load_records(run_dir) -> Records:
     index_path, npz_path = run_dir / INDEX_FILE, run_dir / RECORDS_FILE
     if not index_path.exists() or not npz_path.exists():
         raise FileNotFoundError(f"{run_dir} holds no records ({INDEX_FILE} + {RECORDS_FILE}); "
-                                f"train with `tinygrad-lab train --record` or a viz.record.Recorder")
+                                f"train with `tinygrad-lab train --record` or a "
+                                f"viz.record.Recorder")
     index = json.loads(index_path.read_text())
     if index.get("format") != FORMAT:
         raise ValueError(f"{index_path} is not a {FORMAT!r} index (format: "

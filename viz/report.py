@@ -6,6 +6,7 @@
 The HTML page embeds every picture as a base64 ``data:`` URI, so it is a single
 file that opens offline in any browser and can be mailed or attached as is. The
 Markdown version links the same pictures from ``report_files/`` next to it.
+Both start with the findings, then results and configuration, then the pictures.
 
 What goes in, when it exists in the run folder: ``config.json``, ``summary.json``,
 ``history.json`` (curves), ``records.npz`` (panels, GIF, gradient flow, units,
@@ -215,14 +216,14 @@ def _findings_md(findings) -> str:
 def _render_html(title, summary, config, findings, sections) -> str:
     parts = [f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>"]
+             f"<h1>{html.escape(title)}</h1>",
+             f"<h2>What the records say</h2>{_findings_html(findings)}"]
     parts.append("<div class='columns'>")
     if summary:
         parts.append(f"<div><h3>Results</h3>{_table_html(summary)}</div>")
     if config:
         parts.append(f"<div><h3>Configuration</h3>{_table_html(config)}</div>")
     parts.append("</div>")
-    parts.append(f"<h2>What the records say</h2>{_findings_html(findings)}")
     for section in sections:
         parts.append(f"<h2>{html.escape(section.title)}</h2>")
         if section.intro:
@@ -236,12 +237,11 @@ def _render_html(title, summary, config, findings, sections) -> str:
 
 
 def _render_markdown(title, summary, config, findings, sections, base: Path) -> str:
-    parts = [f"# {title}", ""]
+    parts = [f"# {title}", "", "## What the records say", "", _findings_md(findings), ""]
     if summary:
         parts += ["## Results", "", _table_md(summary), ""]
     if config:
         parts += ["## Configuration", "", _table_md(config), ""]
-    parts += ["## What the records say", "", _findings_md(findings), ""]
     for section in sections:
         parts += [f"## {section.title}", ""]
         if section.intro:

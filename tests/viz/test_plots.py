@@ -1,11 +1,14 @@
 """viz.plots: every picture on a short real digits run — the file is a valid image of the
 expected size, and what it shows is the recorded data."""
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 from sklearn.metrics import confusion_matrix
 
-from tinygrad_lab.cli.experiment import RunConfig, run
+from tinygrad_lab.cli.experiment import RunConfig, load_data, run
 from tinygrad_lab.train import evaluate
 from viz import plots
 from viz.plot_panel import grid_shape, panel_image, tile_units, unit_grid
@@ -18,8 +21,6 @@ def trained(tmp_path_factory):
     """3 epochs on digits, recorded every 10 steps: (records, history, model, test set)."""
     out = tmp_path_factory.mktemp("run")
     recorder = Recorder(out, every=10)
-    data = None
-    from tinygrad_lab.cli.experiment import load_data
     config = RunConfig(epochs=3, activation="sigmoid", init="normal")
     data = load_data(config)
     model, history, _ = run(config, out, callbacks=[recorder], progress=False, data=data)
@@ -134,7 +135,8 @@ def test_panel_tiles_28x28_for_mnist_sized_inputs():
                       np.ones(2), arrays, (784,))
     image = panel_image(records, "weight", 0, -1)
     assert image.shape == (4 * 29 - 1, 4 * 29 - 1)
-    np.testing.assert_array_equal(image[29:57, 0:28], arrays["layer1/weight"][-1][4].reshape(28, 28))
+    unit4 = arrays["layer1/weight"][-1][4].reshape(28, 28)  # second row of tiles, first column
+    np.testing.assert_array_equal(image[29:57, 0:28], unit4)
 
 
 def test_animation_has_one_frame_per_snapshot(trained, tmp_path):
@@ -234,3 +236,13 @@ def test_confusion_matrix_counts_every_test_example(trained, tmp_path):
     assert recall_labels == [f"{r:.0%}" for r in recall]
     assert_image(plots.plot_confusion(test.y, predicted, tmp_path / "cm.png", test.classes),
                  fig.get_size_inches())
+
+
+def test_the_guide_example_runs(tmp_path, monkeypatch):
+    """docs/training-pictures.md's Python example, as written (docs that rot mislead)."""
+    guide = Path(__file__).resolve().parents[2] / "docs" / "training-pictures.md"
+    (block,) = re.findall(r"```python\n(.*?)```", guide.read_text(), flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, str(guide), "exec"), {"__name__": "docs_example"})
+    for name in ("panel.png", "panels.gif", "curves.svg", "tsne.png", "runs/demo/records.npz"):
+        assert (tmp_path / name).stat().st_size > 0, name

@@ -95,8 +95,9 @@ def test_report_without_records_says_how_to_get_them(reported_run, tmp_path):
 def _chromium(*args, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
-    return subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           *args], capture_output=True, text=True, timeout=120)
+    profile = f"--user-data-dir={tmp_path / 'profile'}"  # a fresh profile: nothing leaks in
+    return subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, profile, *args],
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_chromium_loads_every_image(reported_run, tmp_path):

@@ -1,8 +1,6 @@
 """``tinygrad-lab report RUN_DIR``: one HTML page (and a Markdown twin) about a finished run."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from .experiment import load_run
 
 
@@ -26,7 +24,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Rebuild the model and test set from the run folder, then write the report."""
-    from viz.report import write_report  # imported late: matplotlib is slow to import
+    from viz.report import FIGURES_DIR, write_report  # imported late: matplotlib is slow
 
     if args.max_points < 3:
         raise ValueError(f"--max-points must be at least 3, got {args.max_points}")
@@ -39,5 +37,5 @@ def run(args) -> int:
     paths = write_report(args.run_dir, model=model, test_data=test, out_dir=args.out,
                          tsne_layer=layer, max_points=args.max_points, seed=args.seed)
     print(f"report: {paths.html}  ({len(paths.figures)} pictures embedded; opens offline)")
-    print(f"markdown: {paths.markdown}  (pictures in {Path(paths.markdown).parent / 'report_files'})")
+    print(f"markdown: {paths.markdown}  (pictures in {paths.markdown.parent / FIGURES_DIR})")
     return 0
