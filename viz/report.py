@@ -271,6 +271,8 @@ def write_report(run_dir, model=None, test_data=None, out_dir=None, tsne_layer=N
     out = Path(out_dir) if out_dir is not None else run_dir
     figures_dir = out / FIGURES_DIR
     figures_dir.mkdir(parents=True, exist_ok=True)
+    for stale in figures_dir.glob("panel_iteration_*.png"):  # from an earlier report of this run
+        stale.unlink()
 
     config = _read_json(run_dir / "config.json") or {}
     summary = _read_json(run_dir / "summary.json") or {}
