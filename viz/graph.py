@@ -1,18 +1,19 @@
 """Draw the computation graph behind a tensor, for people.
 
     import viz
-    a, b, c = (tl.Tensor(v, requires_grad=True, name=n) for v, n in ((2.0, "a"), (-3.0, "b"), (10.0, "c")))
-    L = (a * b + c).tanh()
-    viz.draw_graph(L)                 # a graphviz.Digraph: shows inline in Jupyter
-    viz.save(viz.draw_graph(L), "L.svg")
+    a = tl.Tensor(2.0, requires_grad=True, name="a")
+    b = tl.Tensor(-3.0, requires_grad=True, name="b")
+    L = (a * b + 10.0).tanh()
+    g = viz.draw_graph(L)             # a graphviz.Digraph: shows inline in Jupyter
+    viz.save(g, "L.svg")              # or .png, .pdf, .dot
 
 What the picture shows:
 
 * a box per tensor: its name (a parameter's name in its Module, or ``name=``),
   shape and dtype, a value summary and ``∂root/∂tensor``. Parameters, inputs,
   constants, intermediates and the output are coloured differently (legend);
-* an oval per op: its name, its formula and its local derivative, the strings
-  each op carries; arrows follow the data from inputs to outputs, labelled with
+* a rounded box per op: its name, its formula and its local derivative, the
+  strings each op carries; arrows follow the data from inputs to outputs, labelled with
   the op's argument names (``a``, ``b``) where the order matters;
 * with ``group_modules`` a labelled box per Module around the ops it ran;
 * with ``color_by_grad`` each tensor is filled by its mean |gradient| on a log
@@ -31,7 +32,6 @@ import math
 import graphviz
 import numpy as np
 from matplotlib import colormaps
-
 
 from . import layout
 from .tracing import (ConstantNode, GraphFreedError, OpNode, TracedGraph, record_backward,
@@ -70,7 +70,10 @@ def draw_graph(root, show=SHOW_ITEMS, rankdir: str = "LR", group_modules: bool =
     "value" and "grad". ``names`` adds names: ``{"x": x}``, ``{x: "x"}``, or a
     Module (its parameter names). ``max_nodes`` cuts huge graphs (a marker
     says how many nodes were left out). ``formulas`` puts each op's formula and
-    derivative in its oval.
+    derivative in its box. ``title`` replaces the first line of the heading
+    ("" for no heading). ``wrap`` cuts long graphs of modules into columns
+    (TB) or rows (LR) so that they fit a screen: "auto", a number of ranks per
+    column, or None.
 
     ``grads="compute"`` (default) runs a backward pass from a one-number root
     with ``retain_graph=True`` and shows ∂root/∂tensor on every tensor, leaving
@@ -204,7 +207,7 @@ def _emit_edges(g, traced, plan, look):
 
 
 def _connector_text(connector, traced):
-    """``→ on to 2: Linear`` after a column's last node, ``(32, 256) from 1: Sigmoid`` atop the next."""
+    """``→ on to fc2: Linear`` ending a column, ``(32, 256) from act1: Sigmoid`` atop the next."""
     nodes = {item.id: item for item in (*traced.tensors, *traced.ops, *traced.constants)}
     if connector.end == "out":
         return f"→ on to {_place(nodes[connector.dst], traced)}"
@@ -233,7 +236,8 @@ def _emit_markers(g, traced):
     frontier = [n for n in traced.tensors if n.frontier]
     if frontier:
         g.node("cut", label=_html(
-            f'<TABLE BORDER="1" CELLBORDER="0" STYLE="dashed" CELLPADDING="4" COLOR="#a94442" BGCOLOR="#fff5f5">'
+            f'<TABLE BORDER="1" CELLBORDER="0" STYLE="dashed" CELLPADDING="4" COLOR="#a94442" '
+            f'BGCOLOR="#fff5f5">'
             f'<TR><TD><B>⋯ graph cut at max_nodes={traced.max_nodes:,}</B></TD></TR>'
             f'<TR><TD>{traced.hidden_nodes:,} more nodes not drawn</TD></TR>'
             f'<TR><TD><FONT POINT-SIZE="9">draw_graph(..., max_nodes=N) shows more</FONT>'
@@ -244,8 +248,8 @@ def _emit_markers(g, traced):
         if node.freed:
             marker = f"freed_{node.id}"
             g.node(marker, label=_html(
-                '<TABLE BORDER="1" CELLBORDER="0" STYLE="dashed" CELLPADDING="4" COLOR="#999999"><TR><TD>'
-                'graph freed here by an<BR/>earlier backward()</TD></TR></TABLE>'))
+                '<TABLE BORDER="1" CELLBORDER="0" STYLE="dashed" CELLPADDING="4" COLOR="#999999">'
+                '<TR><TD>graph freed here by an<BR/>earlier backward()</TD></TR></TABLE>'))
             g.edge(marker, node.id, style="dashed", color="#999999")
 
 
@@ -301,7 +305,7 @@ def _tensor_label(node, grad, look, copy=False):
             cells.append("scalar")
         tds = "".join(c if c.startswith("<TD") else f"<TD>{c}</TD>" for c in cells)
         rows = f"<TR>{tds}</TR>"
-        layout = ' COLUMNS="*"'
+        rules = ' COLUMNS="*"'
     else:
         head = [f"<B>{_esc(name)}</B>"] if name else []
         if "shape" in look.show or not head:
@@ -325,9 +329,9 @@ def _tensor_label(node, grad, look, copy=False):
                 else:
                     cells = "".join(f'<TD ALIGN="RIGHT">{_esc(s)}</TD>' for s in stats)
                 rows += f'<TR><TD ALIGN="LEFT"{bg}>{label}</TD>{cells}</TR>'
-        layout = ""
+        rules = ""
     return (f'<FONT COLOR="{_text_color(fill)}"><TABLE BORDER="{width}" CELLBORDER="0" '
-            f'CELLSPACING="0" CELLPADDING="3" COLOR="{border}" BGCOLOR="{fill}"{style}{layout}>'
+            f'CELLSPACING="0" CELLPADDING="3" COLOR="{border}" BGCOLOR="{fill}"{style}{rules}>'
             f'{rows}</TABLE></FONT>')
 
 
@@ -440,7 +444,7 @@ def _legend_label(traced, look):
         rows.append(f'<TR><TD BORDER="1" COLOR="#999999" BGCOLOR="{UNKNOWN_GRAD}"></TD>'
                     f'<TD ALIGN="LEFT">grey grad: not known yet</TD></TR>')
     if look.missing_grad:
-        rows.append('<TR><TD>—</TD><TD ALIGN="LEFT">no gradient reached this tensor</TD></TR>')
+        rows.append('<TR><TD>—</TD><TD ALIGN="LEFT">no gradient known for this tensor</TD></TR>')
     if look.scale is not None:
         rows.append(look.scale.legend_row())
     return (f'<FONT POINT-SIZE="10"><TABLE BORDER="1" COLOR="#bbbbbb" CELLBORDER="0" '
@@ -493,7 +497,7 @@ def _stats(values) -> tuple[str, str, str]:
 
 
 def _params_text(params: dict) -> str:
-    """An op's keyword arguments, short: ``k=2``, ``axis=1``; defaults that say nothing are skipped."""
+    """An op's keyword arguments, short: ``k=2``, ``axis=1``; empty ones (None, False) skipped."""
     parts = []
     for key, value in params.items():
         if value is None or value is False:
@@ -564,7 +568,8 @@ class _GradScale:
         bar = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"><TR>'
                f'{"".join(cells)}</TR></TABLE>')
         return ('<TR><TD COLSPAN="2" ALIGN="LEFT">fill: mean |grad|, on a log scale</TD></TR>'
-                '<TR><TD COLSPAN="2" ALIGN="LEFT">(grey: exactly 0; the border still shows the kind)'
+                '<TR><TD COLSPAN="2" ALIGN="LEFT">'
+                '(grey: exactly 0; the border still shows the kind)'
                 f'</TD></TR><TR><TD COLSPAN="2">{bar}</TD></TR>')
 
 

@@ -220,7 +220,8 @@ def trace_graph(roots, max_nodes: int = 500, names=None, group_modules: bool = T
             continue
         new_parents = {id(p): p for p in ctx.parents if p is not None and id(p) not in nodes}
         n_constants = sum(p is None for p in ctx.parents)
-        if len(tensors) + len(ops) + len(constants) + 1 + n_constants + len(new_parents) > max_nodes:
+        drawn = len(tensors) + len(ops) + len(constants)
+        if drawn + 1 + n_constants + len(new_parents) > max_nodes:
             node.frontier = True
             frontier.append(node.tensor)
             continue

@@ -71,7 +71,8 @@ def test_each_step_holds_the_complete_gradient_and_starts_at_the_root():
     for step, g in zip(steps[1:], expected):
         np.testing.assert_allclose(step.grad, g.data, rtol=1e-6)
     by_name = {s.name: s for s in steps}
-    assert by_name["w1"].op is None and abs(float(by_name["w1"].grad) - 1.0) < 1e-3  # x1·(1 − out²)
+    assert by_name["w1"].op is None
+    assert float(by_name["w1"].grad) == pytest.approx(1.0, abs=1e-3)   # x1·(1 − out²)
 
 
 def test_a_gradient_completes_only_after_every_consumer_sent_its_share():

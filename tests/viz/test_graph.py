@@ -151,12 +151,14 @@ def test_kinds_look_different_and_the_legend_names_each_one():
     y = (w * x + 2.0).sum()
     g = viz.draw_graph(y)
     fills = {}
-    for kind, node in (("parameter", "<B>w</B>"), ("input", "<B>x</B>"), ("output", "<B>output</B>")):
+    kinds = (("parameter", "<B>w</B>"), ("input", "<B>x</B>"), ("output", "<B>output</B>"))
+    for kind, node in kinds:
         fills[kind] = re.search(r'BGCOLOR="(#\w+)"', nodes_of(g)[node_with(g, node)]).group(1)
         assert fills[kind] == vgraph.STYLES[kind][0]
     assert len(set(fills.values())) == 3
     constant = [lab for i, lab in nodes_of(g).items() if i.startswith("c")]
-    assert len(constant) == 1 and vgraph.STYLES["constant"][0] in constant[0] and ">2<" in constant[0]
+    assert len(constant) == 1 and ">2<" in constant[0]
+    assert vgraph.STYLES["constant"][0] in constant[0]
     legend = nodes_of(g)["legend"]
     for kind in ("parameter", "input", "constant", "intermediate", "output"):
         assert html.escape(vgraph.STYLES[kind][2]) in legend
@@ -171,7 +173,8 @@ def test_one_labelled_cluster_per_module_holding_its_ops_and_parameters():
     assert node_with(g, "<B>fc2.weight</B>") in fc2
     assert node_with(g, "<B>fc1.weight</B>") not in fc2
     assert "Sigmoid" in cluster_block(g.source, "act2")
-    assert node_with(g, "<B>x</B>") not in cluster_block(g.source, "AssignmentMLP")  # data comes from outside
+    # The data comes from outside the model.
+    assert node_with(g, "<B>x</B>") not in cluster_block(g.source, "AssignmentMLP")
     assert "subgraph cluster_" not in viz.draw_graph(loss, group_modules=False).source
 
 
