@@ -247,7 +247,8 @@ class Tensor:
         if self._ctx is None:
             return None
         try:
-            return self.graph()._repr_image_svg_xml()
+            # grads="stored": showing a tensor must not run a backward pass (or the user's hooks)
+            return self.graph(grads="stored")._repr_image_svg_xml()
         except Exception:  # no viz package or no Graphviz: fall back to the text repr
             return None
 
