@@ -155,7 +155,15 @@ class Step:
 
 
 class Callback:
-    """Override what you need; ``fit`` calls these in order."""
+    """Override what you need; ``fit`` calls these in order.
+
+    Before ``on_fit_begin``, ``fit`` sets ``total_iterations``: the step count training
+    will end at, so a callback can plan (e.g. record the last step). ``on_fit_end`` is
+    called also when training stops with :class:`TrainingDiverged`, so what a callback
+    recorded up to the failure is kept.
+    """
+
+    total_iterations = None
 
     def on_fit_begin(self, model, optimizer, history: History):
         pass
@@ -258,7 +266,9 @@ def _diagnose(model, x, iteration, loss_value, lr):
 def _first_nonfinite_parameter(named_parameters):
     """The name of the first parameter holding NaN/inf, or None (cheap: one pass per step)."""
     for name, p in named_parameters:
-        if not np.isfinite(p.data).all():
+        # A sum is NaN/inf when any element is, and costs one fast pass with no temporary;
+        # only then look element by element (a huge but finite sum can also overflow).
+        if not math.isfinite(p.data.sum()) and not np.isfinite(p.data).all():
             return name
     return None
 
@@ -290,6 +300,7 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
         history = load_checkpoint(resume_from, model, optimizer, scheduler, loader)
     callbacks = list(callbacks)
     for cb in callbacks:
+        cb.total_iterations = total
         cb.on_fit_begin(model, optimizer, history)
 
     done = history.iteration[-1] if history.iteration else 0
@@ -347,6 +358,10 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
                         save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader)
                 if done >= total:
                     break
+    except TrainingDiverged:
+        for cb in callbacks:  # keep what the callbacks saw up to the failure
+            cb.on_fit_end(history)
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -426,9 +441,17 @@ def _progress_bar(total, done, progress):
 # ---------------------------------------------------------------------------
 # Checkpoints: one .npz (arrays) holding a JSON string (everything else)
 # ---------------------------------------------------------------------------
+def _readable_by_all(fd):
+    """mkstemp makes files owner-only (0600); give them the usual rights of a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+
+
 def _atomic_write_text(path: Path, text: str):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    _readable_by_all(fd)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
@@ -469,6 +492,7 @@ def save_checkpoint(path, model, optimizer=None, history=None, scheduler=None, l
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    _readable_by_all(fd)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

@@ -316,7 +316,8 @@ class Recorder(Callback):
         self.layers = find_layers(model, self.max_weight_values)
 
     def wants_details(self, iteration: int) -> bool:
-        return iteration == 1 or iteration % self.every == 0 or iteration in self.at
+        return (iteration == 1 or iteration % self.every == 0 or iteration in self.at
+                or iteration == self.total_iterations)  # the last step too (fit sets the total)
 
     def on_step_end(self, step):
         if step.activations is None or not self.wants_details(step.iteration):
