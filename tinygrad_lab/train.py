@@ -265,6 +265,11 @@ def _diagnose(model, x, iteration, loss_value, lr):
 
 def _first_nonfinite_parameter(named_parameters):
     """The name of the first parameter holding NaN/inf, or None (cheap: one pass per step)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _first_nonfinite(named_parameters)
+
+
+def _first_nonfinite(named_parameters):
     for name, p in named_parameters:
         # A sum is NaN/inf when any element is, and costs one fast pass with no temporary;
         # only then look element by element (a huge but finite sum can also overflow).
