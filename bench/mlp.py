@@ -3,7 +3,8 @@ backward + SGD update) in tinygrad-lab vs the same step hand-written in NumPy, i
 
     python bench/mlp.py            # prints medians and ratios (tinygrad-lab / NumPy)
 
-PyTorch, MyGrad and HIPS autograd are timed too when they are installed.
+MyGrad and HIPS autograd are timed too when installed, in the same process; PyTorch, when
+installed, in a child process against its own NumPy baseline (see OTHERS).
 """
 from __future__ import annotations
 
@@ -68,7 +69,6 @@ def tinygrad_step_factory(X, T, Ws):
 
 def torch_step_factory(X, T, Ws):
     import torch
-    torch.set_num_threads(2)
     ws = [torch.tensor(w, requires_grad=True) for w in Ws]
     x, t = torch.tensor(X), torch.tensor(T)
     opt = torch.optim.SGD(ws, lr=LR)
@@ -83,20 +83,94 @@ def torch_step_factory(X, T, Ws):
     return step
 
 
+def mygrad_step_factory(X, T, Ws):
+    import mygrad as mg
+    from mygrad.nnet.activations import sigmoid
+    ws = [mg.Tensor(w) for w in Ws]
+    x, t = mg.Tensor(X, constant=True), T
+
+    def step():
+        h = x
+        for w in ws:
+            h = sigmoid(mg.matmul(h, w.T))
+        loss = mg.mean((h - t) ** 2)
+        loss.backward()
+        for w in ws:
+            w.data -= LR * w.grad
+    return step
+
+
+def hips_autograd_step_factory(X, T, Ws):
+    import autograd.numpy as anp
+    from autograd import grad
+    ws = [w.copy() for w in Ws]
+
+    def loss(weights):
+        h = X
+        for w in weights:
+            h = 1 / (1 + anp.exp(-(h @ w.T)))
+        return anp.mean((h - T) ** 2)
+
+    gradient = grad(loss)
+
+    def step():
+        for w, g in zip(ws, gradient(ws)):
+            w -= LR * g
+    return step
+
+
+# NumPy-based frameworks share the process with the NumPy baseline. PyTorch runs in a
+# child process with its own NumPy baseline: its thread pool spinning beside OpenBLAS's
+# would slow both, which measures the two pools fighting, not the frameworks.
+OTHERS = {"mygrad": mygrad_step_factory, "hips-autograd": hips_autograd_step_factory}
+
+
+def _number(n):
+    return 20 if n <= 64 else (3 if n <= 1000 else 1)
+
+
+def _torch_in_child(sizes, repeats):
+    """PyTorch vs NumPy, timed together in a fresh process; None when torch is missing."""
+    import importlib.util
+    import json
+    import subprocess
+    if importlib.util.find_spec("torch") is None:
+        return None
+    code = ("import json, sys; sys.path.insert(0, %r); from bench.mlp import _torch_child; "
+            "print(json.dumps(_torch_child(%r, %r)))" % (str(Path(__file__).resolve().parents[1]),
+                                                           list(sizes), repeats))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+
+
+def _torch_child(sizes, repeats):
+    ratios = {}
+    for n in sizes:
+        X, T, Ws = make_data(n)
+        fns = {"numpy": numpy_step_factory(X, T, Ws), "pytorch": torch_step_factory(X, T, Ws)}
+        medians = interleaved_medians(fns, repeats=repeats, number=_number(n))
+        ratios[n] = {"ms": medians["pytorch"] * 1e3,
+                     "ratio": medians["pytorch"] / medians["numpy"]}
+    return ratios
+
+
 def run(sizes=(64, 1000, 10000), repeats=9):
     results = {}
+    torch_results = _torch_in_child(sizes, repeats)
     for n in sizes:
         X, T, Ws = make_data(n)
         fns = {"numpy": numpy_step_factory(X, T, Ws),
                "tinygrad-lab": tinygrad_step_factory(X, T, Ws)}
-        try:
-            fns["pytorch"] = torch_step_factory(X, T, Ws)
-        except ImportError:
-            pass
-        number = 20 if n <= 64 else (3 if n <= 1000 else 1)
-        medians = interleaved_medians(fns, repeats=repeats, number=number)
+        for name, factory in OTHERS.items():
+            try:
+                fns[name] = factory(X, T, Ws)
+            except ImportError:
+                pass  # not installed: compared only where present
+        medians = interleaved_medians(fns, repeats=repeats, number=_number(n))
         base = medians["numpy"]
         results[n] = {name: {"ms": t * 1e3, "ratio": t / base} for name, t in medians.items()}
+        if torch_results is not None:
+            results[n]["pytorch (own process)"] = torch_results[n]
     return results
 
 
