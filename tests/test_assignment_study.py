@@ -8,7 +8,6 @@ import json
 import math
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,13 +194,15 @@ def test_together_finding_reports_the_best_final_run(study_dir, report):
 def test_restart_skips_finished_runs_and_redoes_a_broken_one(study_dir):
     study = Study("digits", study_dir, settings=QUICK)
     again = study.run_questions(jobs=1, progress=False)
-    assert again["trained"] == [] and len(again["skipped"]) > 10
-    assert study.run_together(jobs=1, progress=False)["trained"] == []
+    assert again["trained"] == [], again
+    assert len(again["skipped"]) > 10, again
+    together = study.run_together(jobs=1, progress=False)
+    assert together["trained"] == [], together
     # A run whose last file is missing (interrupted mid-write) is done again, alone.
     victim = study_dir / "runs" / again["skipped"][0]
     (victim / "study.json").unlink()
     redo = study.run_questions(jobs=1, progress=False)
-    assert redo["trained"] == [victim.name]
+    assert redo["trained"] == [victim.name], redo
     assert (victim / "study.json").exists()
 
 
@@ -296,3 +297,14 @@ def test_sigmoid_is_found_inside_the_assignment_net():
     model = AssignmentMLP(sizes=(4, 3, 2), activation="sigmoid")
     check.on_fit_begin(model, None, History())
     assert len(check._sigmoids) == 2 and all(isinstance(m, nn.Linear) for m, _ in check._sigmoids)
+
+
+def test_a_diverging_run_is_a_result_with_its_history(tmp_path):
+    from tinygrad_lab.cli.study import RunResult, Trial, _fate, base_config, train_trial
+    config = base_config("digits", 5, 1e30).replace(activation="relu", init="he", loss="ce")
+    extras = train_trial(config.to_dict(), str(tmp_path / "run"), snapshots=5)
+    assert extras["diverged"].startswith("Training diverged at iteration")
+    result = RunResult.load(Trial("lr 1e30", config), tmp_path / "run")
+    assert result.diverged and len(result.history.loss) >= 1
+    assert _fate(result).startswith(f"diverged at iteration {len(result.history.loss) + 1}")
+    assert math.isnan(result.layer_stat(0, "dead")) or result.records is not None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 import platform
 import sys
@@ -25,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .experiment import DATASETS
-from .study import (ASSIGNMENT_LR, ASSIGNMENT_N_TRAIN, FULL, INIT_NAMES, LOSS_NAMES, QUICK,
-                    Study, iterations_to, lr_text, pct, ranked, target_for)
+from .study import (ASSIGNMENT_LR, ASSIGNMENT_N_TRAIN, FULL, INIT_NAMES, QUICK, Study,
+                    iterations_to, lr_text, pct, ranked, target_for)
 
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
@@ -208,10 +207,16 @@ def sigmoid_shapes_figure(ks):
     return fig
 
 
+def _recorded(results):
+    """The runs that have records (a run that diverged at once has none to draw)."""
+    return [r for r in results if r.records is not None]
+
+
 def saturation_figure(results, layer=0):
     """Share of a layer's outputs on a flat end, over training, one line per run."""
     from viz.plot_style import new_figure
 
+    results = _recorded(results)
     fig = new_figure(6.5, 4.2)
     ax = fig.subplots()
     for r, color in zip(results, _colors(results, ordered=True)):
@@ -235,6 +240,7 @@ def first_histograms_figure(results, bins=40):
     """
     from viz.plot_style import layer_color, new_figure
 
+    results = _recorded(results)
     n_layers = len(results[0].records.layers)
     fig = new_figure(1.5 + 3.6 * n_layers, 0.6 + 2.1 * len(results))
     axes = fig.subplots(len(results), n_layers, squeeze=False, sharex="col")
@@ -351,7 +357,7 @@ def _run_table(results, target):
         dominant = r.dominant_class()
         if dominant and dominant[1] >= 0.5:
             notes.append(f"predicts class {dominant[0]} for {dominant[1]:.0%}")
-        if r.config.activation in ("relu", "relu6") and not r.diverged:
+        if r.config.activation in ("relu", "relu6") and r.records is not None:
             dead = [r.dead_units(layer) for layer in range(len(r.records.layers) - 1)]
             notes.append("dead: " + ", ".join(f"{d}/{u}" for d, u in dead))
         rows.append([r.label, lr_text(r.config.lr), pct(r.final_val),
@@ -462,7 +468,7 @@ class ReportBuilder:
                 f"q4_{tag}_curves", f"{title}: loss and validation accuracy."
                 + (" The two losses have different units, so each is divided by its first "
                    "value." if tag == "loss" else "")))
-        relu = [r for r in f.groups["ReLU and ReLU6"] if not r.diverged]
+        relu = _recorded(f.groups["ReLU and ReLU6"])
         if relu:
             pictures.append(self.picture(
                 dead_units_figure(relu), "q4_dead_units",

@@ -100,7 +100,8 @@ def base_learning_rate(n_train: int) -> float:
 
     The gradient of a loss summed over the batch grows with the batch: full-batch on
     MNIST sums 60000 examples. With fewer examples the same step size needs a
-    proportionally larger lr: 1e-5 × 60000 / n_train (exactly 1e-5 on MNIST).
+    proportionally larger lr: 1e-5 × 60000 / n_train (1.1e-5 for MNIST's 54000 training
+    images once 10% are kept for validation).
     """
     return ASSIGNMENT_LR * ASSIGNMENT_N_TRAIN / n_train
 
@@ -245,7 +246,8 @@ def train_trial(config_dict: dict, run_dir: str, snapshots: int = 20) -> dict:
     if out.exists():
         shutil.rmtree(out)  # half-written or made from another config: start afresh
     config = RunConfig.from_dict(config_dict)
-    train, val, _ = _data_for(config)
+    data = _data_for(config)
+    train, val, _ = data
     recorder = Recorder(out, every=_recorder_every(config.iterations, snapshots),
                         at=[config.iterations])
     check = FloatingPointCheck(config.loss)
@@ -256,7 +258,7 @@ def train_trial(config_dict: dict, run_dir: str, snapshots: int = 20) -> dict:
         warnings.simplefilter("always", RuntimeWarning)
         try:
             model, history, _ = run(config, out, callbacks=[recorder, check], progress=False,
-                                    data=_data_for(config))
+                                    data=data)
         except TrainingDiverged as err:
             diverged = str(err)
             history = err.history or History()
@@ -442,11 +444,18 @@ class RunResult:
 
     @cached_property
     def records(self):
+        """What the Recorder saw (None for a run that diverged before its first snapshot)."""
         from viz.record import load_records
-        return load_records(self.run_dir)
+        try:
+            return load_records(self.run_dir)
+        except FileNotFoundError:
+            return None
 
     def layer_stat(self, layer: int, name: str, index: int = -1) -> float:
-        """One recorded per-layer number (``dead``, ``saturation``, ``grad_rms``, ...)."""
+        """One recorded per-layer number (``dead``, ``saturation``, ``grad_rms``, ...), NaN if
+        nothing was recorded."""
+        if self.records is None:
+            return math.nan
         return float(self.records.get(layer, name)[index])
 
     def update_ratio(self, layer: int = 0, index: int = -1) -> float:
@@ -461,6 +470,8 @@ class RunResult:
 
     def activation_spread(self, layer: int, index: int = 0) -> float:
         """Standard deviation of the sampled outputs of ``layer`` at a snapshot."""
+        if self.records is None:
+            return math.nan
         values = self.records.get(layer, "act_sample")[index]
         return float(np.nanstd(values))
 
@@ -876,7 +887,7 @@ def relu_sentences(runs, iterations, classes=None) -> list:
         if loss == "sse":
             text += " (the output units are ReLUs too: an output unit that dies stays at 0)"
         sentences.append(text + ".")
-    alive = [r for r in runs if not r.diverged]
+    alive = [r for r in runs if r.records is not None]
     if alive:
         sentences.append(
             f"Dead units (never fire on any training image) at iteration {iterations}, layer 1 "
@@ -992,9 +1003,14 @@ def together_findings(groups, study, question_groups, facts) -> SectionFindings:
         sentences.append(_cosine_sentence(by_lr))
     true, predicted, count = facts["mistake"]
     worst, recall = facts["worst_class"]
+    tied = facts["tied_mistakes"]
+    also = (f", as often as {join_words(f'{a_or_an(t)} read as {p}' for t, p in tied[:3])}"
+            + (f" and {len(tied) - 3} more" if len(tied) > 3 else "") if tied else "")
+    mistake = (f"the most frequent mistake was {a_or_an(true)} read as {predicted} "
+               f"({count} time{'s' if count != 1 else ''}{also})" if count
+               else "no test image was misread")
     sentences.append(
-        f"Confusion matrix (test set): the most frequent mistake was {a_or_an(true)} read as "
-        f"{predicted} ({count} times); the class recognised worst was {worst} "
+        f"Confusion matrix (test set): {mistake}; the class recognised worst was {worst} "
         f"({pct(recall)} of its images right).")
     sentences.append(
         f"t-SNE map of layer {facts['tsne_layer'] + 1}'s outputs on {facts['tsne_points']} test "
@@ -1019,11 +1035,14 @@ def confusion_facts(y_true, y_pred, classes) -> dict:
     mistakes = counts.copy()
     np.fill_diagonal(mistakes, 0)
     true, predicted = np.unravel_index(np.argmax(mistakes), mistakes.shape)
+    tied = [(str(classes[i]), str(classes[j])) for i, j in zip(*np.nonzero(mistakes == mistakes.max()))
+            if (i, j) != (true, predicted)]
     per_class = counts.sum(axis=1)
     recall = np.divide(np.diag(counts), per_class, out=np.full(n, np.inf), where=per_class > 0)
     worst = int(np.argmin(recall))
     return {"accuracy": float(np.trace(counts) / max(counts.sum(), 1)),
             "mistake": (str(classes[true]), str(classes[predicted]), int(mistakes[true, predicted])),
+            "tied_mistakes": tied if mistakes.max() > 0 else [],
             "worst_class": (str(classes[worst]), float(recall[worst]))}
 
 
