@@ -751,13 +751,17 @@ def k_findings(groups, lr_runs, study) -> SectionFindings:
     for r in by_k:
         twin = next((l for l in same if math.isclose(l.config.lr, study.lr * r.config.k)), None)
         if r.config.k not in (1,) and r.config.k > 1 and twin is not None:
-            similar = abs(r.final_val - twin.final_val) < 0.02
+            chance = 1.5 / study.train.num_classes
+            if max(r.final_val, twin.final_val) <= chance:
+                verdict = "neither had learned much yet."
+            elif abs(r.final_val - twin.final_val) < 0.02:
+                verdict = "here k acted much like a learning-rate factor."
+            else:
+                verdict = ("k is more than a learning-rate factor; it also moves outputs onto "
+                           "the flat ends (above).")
             sentences.append(
                 f"k = {r.config.k:g} at the base lr reached {pct(r.final_val)}, while k = 1 "
-                f"with lr ×{r.config.k:g} reached {pct(twin.final_val)}: "
-                + ("here k acted much like a learning-rate factor." if similar else
-                   "k is more than a learning-rate factor; it also moves outputs onto the "
-                   "flat ends (above)."))
+                f"with lr ×{r.config.k:g} reached {pct(twin.final_val)}: {verdict}")
             break
     forward = sum(r.extras["checked_forward"] for r in runs)
     backward = sum(r.extras["checked_backward"] for r in runs)
@@ -830,9 +834,8 @@ def init_findings(groups, study) -> SectionFindings:
             f"{join_words(what(r) for r in stuck)} ended with a loss of "
             f"{join_words(f'{r.final_loss:.4g}' for r in stuck)}, within 10% of "
             f"{plateau:.4g}, the loss of a net that answers 1/{study.train.num_classes} on "
-            f"every output for every image (½·N·(1 − 1/C)): their output layers first learned "
-            f"that average answer, and their small first gradients had not got them much "
-            f"further by iteration {n}.")
+            f"every output for every image (½·N·(1 − 1/C)): at iteration {n} their output "
+            f"layers had learned little more than that average answer.")
     return SectionFindings("init", "3. Initialization", groups, sentences,
                            {"best_init": best.config.init, "best_accuracy": best.final_val})
 
@@ -899,12 +902,15 @@ def relu_sentences(runs, iterations, classes=None) -> list:
         before, _ = worst.dead_units(0, 0)
         after, units = worst.dead_units(0)
         if after > before:
-            died_by = int(worst.records.iteration[int(np.argmax(
-                worst.records.get(0, "dead") >= worst.layer_stat(0, "dead")))])
+            dead = worst.records.get(0, "dead")
+            first = int(np.argmax(dead >= dead[-1]))  # first snapshot at the final count
+            died_by, last = int(worst.records.iteration[first]), int(worst.records.iteration[-1])
+            stayed = (f" and stayed at that count to iteration {last}: a unit whose input is "
+                      f"negative for every image gets zero gradient, so nothing brings it back"
+                      if last > died_by and np.all(dead[first:] == dead[-1]) else "")
             sentences.append(
                 f"Most deaths: {worst.label}, layer 1 went from {before} dead units at iteration 1 "
-                f"to {after} of {units} by iteration {died_by} and stayed there: a unit whose "
-                f"input is negative for every image gets zero gradient, so nothing brings it back.")
+                f"to {after} of {units} by iteration {died_by}{stayed}.")
     for r in runs:
         if r.diverged:
             sentences.append(f"{r.label} {_fate(r, classes)}.")
@@ -1012,11 +1018,14 @@ def together_findings(groups, study, question_groups, facts) -> SectionFindings:
     sentences.append(
         f"Confusion matrix (test set): {mistake}; the class recognised worst was {worst} "
         f"({pct(recall)} of its images right).")
+    agreement = facts["agreement"]
+    picture = ("so the classes form separate clusters" if agreement >= 0.9 else
+               "so clusters form but overlap in places" if agreement >= 0.6 else
+               "so the classes are still largely mixed")
     sentences.append(
         f"t-SNE map of layer {facts['tsne_layer'] + 1}'s outputs on {facts['tsne_points']} test "
-        f"images: for {pct(facts['agreement'])} of them, most of their 5 nearest neighbours in "
-        f"that layer's space have the same class, which is why the classes form separate "
-        f"clusters.")
+        f"images: for {pct(agreement)} of them, most of their 5 nearest neighbours in that "
+        f"layer's space have the same class, {picture}.")
     return SectionFindings("together", "5. Everything together", groups, sentences,
                            {"best": best.label, "best_accuracy": best.final_val,
                             "best_test_accuracy": best.test_accuracy,
