@@ -317,14 +317,22 @@ def _save(fig, path) -> Path:
 # The report, as data: sections of sentences, tables and pictures
 # ---------------------------------------------------------------------------
 @dataclass
+class Table:
+    caption: str
+    headers: list
+    rows: list
+
+
+@dataclass
 class Section:
+    """One question of the report; ``body`` holds its Tables and Pictures in reading order."""
+
     key: str
     title: str
     question: str
     setup: str
     finding: list
-    tables: list = field(default_factory=list)     # (caption, headers, rows)
-    pictures: list = field(default_factory=list)   # Picture
+    body: list = field(default_factory=list)
 
 
 QUESTIONS = {
@@ -385,8 +393,8 @@ class ReportBuilder:
                 self.activations_section(by_key["activations"]),
                 self.together_section(by_key["together"])]
 
-    def _table(self, results, caption=""):
-        return (caption, *_run_table(results, target_for(results)))
+    def _table(self, results, caption="") -> Table:
+        return Table(caption, *_run_table(results, target_for(results)))
 
     def lr_section(self, f) -> Section:
         from viz.plot_panel import panel_figure
@@ -400,8 +408,8 @@ class ReportBuilder:
             f"net (sigmoid, uniform(−1, 1), no bias, loss ½Σ(y−t)², plain gradient descent), "
             f"with the learning rate × {', '.join(f'{r.config.lr / s.lr:g}' for r in runs)} "
             f"the base {lr_text(s.lr)}.",
-            f.finding, [self._table(runs)],
-            [self.picture(curves_comparison_figure(runs, "Learning rate: one run per value",
+            f.finding, [self._table(runs),
+             self.picture(curves_comparison_figure(runs, "Learning rate: one run per value",
                                                    ordered=True, target=target_for(runs)),
                           "q1_lr_curves",
                           "Left: the training loss of each run; right: its validation accuracy. "
@@ -425,8 +433,8 @@ class ReportBuilder:
             f"{', '.join(f'{r.config.k:g}' for r in runs)}, at the base learning rate "
             f"{lr_text(s.lr)}, {s.settings.iterations} iterations each. NumPy's floating-point "
             f"errors are counted during training (see the finding).",
-            f.finding, [self._table(runs)],
-            [self.picture(curves_comparison_figure(runs, "Sigmoid steepness k at a fixed "
+            f.finding, [self._table(runs),
+             self.picture(curves_comparison_figure(runs, "Sigmoid steepness k at a fixed "
                                                          "learning rate", ordered=True,
                                                    target=target_for(runs)),
                           "q2_k_curves", "Loss and validation accuracy for each k."),
@@ -447,8 +455,8 @@ class ReportBuilder:
             + "; ".join(INIT_NAMES.get(r.config.init, r.config.init) for r in runs)
             + f" (n is a layer's number of inputs). Base learning rate {lr_text(s.lr)}, "
               f"{s.settings.iterations} iterations.",
-            f.finding, [self._table(runs)],
-            [self.picture(curves_comparison_figure(runs, "Initialization", target=target_for(runs)),
+            f.finding, [self._table(runs),
+             self.picture(curves_comparison_figure(runs, "Initialization", target=target_for(runs)),
                           "q3_init_curves", "Loss and validation accuracy for each "
                                             "initialization."),
              self.picture(first_histograms_figure(runs), "q3_init_histograms",
@@ -459,18 +467,18 @@ class ReportBuilder:
 
     def activations_section(self, f) -> Section:
         s = self.study
-        pictures, tables = [], []
+        body = []
         for i, (title, runs) in enumerate(f.groups.items()):
             tag = ("tanh", "loss", "relu")[i] if i < 3 else str(i)
-            tables.append(self._table(runs, title))
-            pictures.append(self.picture(
+            body.append(self._table(runs, title))  # each comparison: its table, then its curves
+            body.append(self.picture(
                 curves_comparison_figure(runs, title, target=target_for(runs)),
                 f"q4_{tag}_curves", f"{title}: loss and validation accuracy."
                 + (" The two losses have different units, so each is divided by its first "
                    "value." if tag == "loss" else "")))
         relu = _recorded(f.groups["ReLU and ReLU6"])
         if relu:
-            pictures.append(self.picture(
+            body.append(self.picture(
                 dead_units_figure(relu), "q4_dead_units",
                 "Dead units per hidden layer, measured on the whole training set at every "
                 "snapshot. In the panels a dead unit is a tile that stays at 0 in the top row "
@@ -486,7 +494,7 @@ class ReportBuilder:
             f"ops) with the assignment's init and with He init"
             + (f", at the base learning rate and ×{min(s.settings.relu_lr_factors):g}"
                if len(s.settings.relu_lr_factors) > 1 else "") + ".",
-            f.finding, tables, pictures)
+            f.finding, body)
 
     def together_section(self, f) -> Section:
         from viz.plot_eval import confusion_figure, tsne_figure
@@ -504,8 +512,8 @@ class ReportBuilder:
             f"{len(runs)} runs of {s.settings.final_iterations} full-batch iterations with the "
             f"combination that questions 1-4 measured best (see the finding); the best of them "
             f"(by validation accuracy) is shown below, measured on the test set.",
-            f.finding, [self._table(runs)],
-            [self.picture(curves_comparison_figure(runs, "Everything together: learning rate "
+            f.finding, [self._table(runs),
+             self.picture(curves_comparison_figure(runs, "Everything together: learning rate "
                                                          "and schedule",
                                                    target=target_for(runs)),
                           "q5_curves_all", "All runs of this question."),
@@ -576,12 +584,14 @@ def to_html(title, intro, sections, footer) -> str:
         parts.append(f"<div class='finding' data-section='{s.key}'><h3>Measured in this run</h3>"
                      "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in s.finding)
                      + "</ul></div>")
-        parts.extend(_html_table(*t) for t in s.tables)
-        for pic in s.pictures:
-            css = " class='half'" if pic.half else ""
-            parts.append(f"<figure{css}><img src='{_data_uri(pic.path)}' "
-                         f"alt='{html.escape(pic.path.stem)}'>"
-                         f"<figcaption>{html.escape(pic.caption)}</figcaption></figure>")
+        for item in s.body:
+            if isinstance(item, Table):
+                parts.append(_html_table(item.caption, item.headers, item.rows))
+                continue
+            css = " class='half'" if item.half else ""
+            parts.append(f"<figure{css}><img src='{_data_uri(item.path)}' "
+                         f"alt='{html.escape(item.path.stem)}'>"
+                         f"<figcaption>{html.escape(item.caption)}</figcaption></figure>")
         parts.append("</section>")
     parts.append("".join(f"<p class='meta'>{html.escape(p)}</p>" for p in footer))
     parts.append("</body></html>")
@@ -598,16 +608,17 @@ def to_markdown(title, intro, sections, footer, base: Path) -> str:
         lines += [f"## {s.title}", "", f"> **The question.** {s.question}", "",
                   f"**What ran.** {s.setup}", "", "**Measured in this run**", ""]
         lines += [f"- {x}" for x in s.finding] + [""]
-        for caption, headers, rows in s.tables:
-            if caption:
-                lines += [f"*{caption}*", ""]
-            lines.append("| " + " | ".join(_md_cell(h) for h in headers) + " |")
-            lines.append("|" + "---|" * len(headers))
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-            lines.append("")
-        for pic in s.pictures:
-            lines += [f"![{pic.path.stem}]({pic.path.relative_to(base).as_posix()})", "",
-                      f"*{pic.caption}*", ""]
+        for item in s.body:
+            if isinstance(item, Table):
+                if item.caption:
+                    lines += [f"*{item.caption}*", ""]
+                lines.append("| " + " | ".join(_md_cell(h) for h in item.headers) + " |")
+                lines.append("|" + "---|" * len(item.headers))
+                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in item.rows]
+                lines.append("")
+            else:
+                lines += [f"![{item.path.stem}]({item.path.relative_to(base).as_posix()})", "",
+                          f"*{item.caption}*", ""]
     lines += [f"{p}\n" for p in footer]
     return "\n".join(lines)
 

@@ -911,9 +911,27 @@ def relu_sentences(runs, iterations, classes=None) -> list:
             sentences.append(
                 f"Most deaths: {worst.label}, layer 1 went from {before} dead units at iteration 1 "
                 f"to {after} of {units} by iteration {died_by}{stayed}.")
+    sentences.extend(_relu6_twins(runs))
     for r in runs:
         if r.diverged:
             sentences.append(f"{r.label} {_fate(r, classes)}.")
+    return sentences
+
+
+def _relu6_twins(runs) -> list:
+    """ReLU6 runs whose history equals the matching ReLU run's: the cap at 6 never acted."""
+    sentences = []
+    for r6 in (r for r in runs if r.config.activation == "relu6"):
+        twin = next((r for r in runs if r.config.activation == "relu"
+                     and r.config.replace(activation="relu6") == r6.config), None)
+        if twin is None or twin.history.loss != r6.history.loss:
+            continue
+        capped = max(np.nanmax(r6.records.get(layer, "saturation"))
+                     for layer in range(len(r6.records.layers) - 1)) if r6.records else math.nan
+        why = (": no hidden output ever reached the cap of 6, so ReLU6 computed exactly what ReLU "
+               "did" if capped == 0 else "")
+        sentences.append(f"{r6.label} had exactly the same loss at every iteration as "
+                         f"{twin.label}{why}.")
     return sentences
 
 
