@@ -333,6 +333,7 @@ class Section:
     setup: str
     finding: list
     body: list = field(default_factory=list)
+    checks: list = field(default_factory=list)   # (run label, [viz.diagnostics.Finding])
 
 
 QUESTIONS = {
@@ -347,6 +348,15 @@ QUESTIONS = {
     "together": "Put all improvements together for the best training; explain with curves, "
                 "t-SNE and a confusion matrix. Extra credit: a cosine learning rate.",
 }
+
+
+LEVEL_MARKS = {"problem": "✖ problem", "warning": "▲ warning", "ok": "✔ ok"}
+
+
+def diagnostics_for(result):
+    """viz.diagnostics' automatic checks of one run: its history, records and predictions."""
+    from viz.diagnostics import diagnose
+    return diagnose(records=result.records, history=result.history)
 
 
 def _run_table(results, target):
@@ -402,7 +412,8 @@ class ReportBuilder:
         runs = sorted(f.results, key=lambda r: r.config.lr)
         best = ranked(runs)[0]
         s = self.study
-        return Section(
+        checked = [best] + ([runs[-1]] if runs[-1] is not best else [])
+        section = Section(
             "lr", f.title, QUESTIONS["lr"],
             f"{len(runs)} runs, each {s.settings.iterations} full-batch steps of the assignment's "
             f"net (sigmoid, uniform(−1, 1), no bias, loss ½Σ(y−t)², plain gradient descent), "
@@ -423,6 +434,8 @@ class ReportBuilder:
                           f"ΔW of this step. Compare the colour bars of W and ΔW: a good "
                           f"learning rate makes ΔW about a thousandth of W, not zero and not "
                           f"comparable to W.")])
+        section.checks = [(r.label, diagnostics_for(r)) for r in checked if r.records is not None]
+        return section
 
     def k_section(self, f) -> Section:
         runs = sorted(f.results, key=lambda r: r.config.k)
@@ -505,6 +518,7 @@ class ReportBuilder:
         best = ranked(runs)[0]
         s = self.study
         facts = s.final_facts
+        checks = [(best.label, diagnostics_for(best))]
         gif = animate_panels(best.records, self.figures / "q5_panels.gif",
                              max_frames=s.settings.gif_frames)
         return Section(
@@ -534,7 +548,8 @@ class ReportBuilder:
              self.picture(confusion_figure(facts["test"].y, facts["predicted"],
                                            facts["test"].classes),
                           "q5_confusion", "Rows: true class; columns: predicted class. "
-                                          "Everything off the diagonal is a mistake.")])
+                                          "Everything off the diagonal is a mistake.")],
+            checks)
 
 
 # ---------------------------------------------------------------------------
@@ -551,6 +566,9 @@ background:#f6f6f6;color:#444}
 th,td{border:1px solid #ddd;padding:.25em .55em;text-align:left} th{background:#f0f0f0}
 figure{margin:1.2em 0} figure img{max-width:100%;border:1px solid #eee}
 figcaption{color:#555;font-size:.92em}
+.checks{border-left:5px solid #bbb;padding:.3em 1.2em;margin:1em 0;font-size:.92em;
+background:#fafafa} .checks ul{list-style:none;padding-left:.3em}
+.checks li.problem b{color:#b22} .checks li.warning b{color:#b70} .checks li.ok b{color:#282}
 figure.half{display:inline-block;width:48%;vertical-align:top;margin-right:1.5%}
 td{white-space:nowrap} td:first-child,td:last-child{white-space:normal} nav li{margin:.1em 0} code{background:#f3f3f3;
 padding:0 .25em}
@@ -584,6 +602,12 @@ def to_html(title, intro, sections, footer) -> str:
         parts.append(f"<div class='finding' data-section='{s.key}'><h3>Measured in this run</h3>"
                      "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in s.finding)
                      + "</ul></div>")
+        for label, found in s.checks:
+            parts.append(f"<div class='checks'><b>Automatic checks (viz.diagnostics) of "
+                         f"{html.escape(label)}</b><ul>"
+                         + "".join(f"<li class='{c.level}'><b>{LEVEL_MARKS[c.level]}</b> "
+                                   f"· {html.escape(c.topic)}: {html.escape(c.message)}</li>"
+                                   for c in found) + "</ul></div>")
         for item in s.body:
             if isinstance(item, Table):
                 parts.append(_html_table(item.caption, item.headers, item.rows))
@@ -608,6 +632,10 @@ def to_markdown(title, intro, sections, footer, base: Path) -> str:
         lines += [f"## {s.title}", "", f"> **The question.** {s.question}", "",
                   f"**What ran.** {s.setup}", "", "**Measured in this run**", ""]
         lines += [f"- {x}" for x in s.finding] + [""]
+        for label, found in s.checks:
+            lines += [f"*Automatic checks (viz.diagnostics) of {label}:*", ""]
+            lines += [f"- **{LEVEL_MARKS[c.level]}** · {c.topic}: {c.message}" for c in found]
+            lines.append("")
         for item in s.body:
             if isinstance(item, Table):
                 if item.caption:
