@@ -602,12 +602,6 @@ def to_html(title, intro, sections, footer) -> str:
         parts.append(f"<div class='finding' data-section='{s.key}'><h3>Measured in this run</h3>"
                      "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in s.finding)
                      + "</ul></div>")
-        for label, found in s.checks:
-            parts.append(f"<div class='checks'><b>Automatic checks (viz.diagnostics) of "
-                         f"{html.escape(label)}</b><ul>"
-                         + "".join(f"<li class='{c.level}'><b>{LEVEL_MARKS[c.level]}</b> "
-                                   f"· {html.escape(c.topic)}: {html.escape(c.message)}</li>"
-                                   for c in found) + "</ul></div>")
         for item in s.body:
             if isinstance(item, Table):
                 parts.append(_html_table(item.caption, item.headers, item.rows))
@@ -616,6 +610,12 @@ def to_html(title, intro, sections, footer) -> str:
             parts.append(f"<figure{css}><img src='{_data_uri(item.path)}' "
                          f"alt='{html.escape(item.path.stem)}'>"
                          f"<figcaption>{html.escape(item.caption)}</figcaption></figure>")
+        for label, found in s.checks:
+            parts.append(f"<div class='checks'><b>Automatic checks (viz.diagnostics) of "
+                         f"{html.escape(label)}</b><ul>"
+                         + "".join(f"<li class='{c.level}'><b>{LEVEL_MARKS[c.level]}</b> "
+                                   f"· {html.escape(c.topic)}: {html.escape(c.message)}</li>"
+                                   for c in found) + "</ul></div>")
         parts.append("</section>")
     parts.append("".join(f"<p class='meta'>{html.escape(p)}</p>" for p in footer))
     parts.append("</body></html>")
@@ -632,10 +632,6 @@ def to_markdown(title, intro, sections, footer, base: Path) -> str:
         lines += [f"## {s.title}", "", f"> **The question.** {s.question}", "",
                   f"**What ran.** {s.setup}", "", "**Measured in this run**", ""]
         lines += [f"- {x}" for x in s.finding] + [""]
-        for label, found in s.checks:
-            lines += [f"*Automatic checks (viz.diagnostics) of {label}:*", ""]
-            lines += [f"- **{LEVEL_MARKS[c.level]}** · {c.topic}: {c.message}" for c in found]
-            lines.append("")
         for item in s.body:
             if isinstance(item, Table):
                 if item.caption:
@@ -647,6 +643,10 @@ def to_markdown(title, intro, sections, footer, base: Path) -> str:
             else:
                 lines += [f"![{item.path.stem}]({item.path.relative_to(base).as_posix()})", "",
                           f"*{item.caption}*", ""]
+        for label, found in s.checks:
+            lines += [f"*Automatic checks (viz.diagnostics) of {label}:*", ""]
+            lines += [f"- **{LEVEL_MARKS[c.level]}** · {c.topic}: {c.message}" for c in found]
+            lines.append("")
     lines += [f"{p}\n" for p in footer]
     return "\n".join(lines)
 
