@@ -205,12 +205,15 @@ def _as_loader(data, batch_size, shuffle, seed):
 def predict(model, data, batch_size=1000):
     """The model's outputs on every example of ``data`` (a Dataset, (X, y) or array X)."""
     X = data.X if isinstance(data, Dataset) else (data[0] if isinstance(data, tuple) else data)
+    was_training = model.training
     model.eval()
     outs = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            outs.append(model(Tensor(np.asarray(X[start:start + batch_size]))).data)
-    model.train()
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                outs.append(model(Tensor(np.asarray(X[start:start + batch_size]))).data)
+    finally:
+        model.train(was_training)  # leave the model in the mode it was in
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
@@ -275,7 +278,7 @@ def _first_nonfinite_parameter(named_parameters):
 
 def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epochs=None,
         iterations=None, batch_size=64, schedule=None, callbacks=(), seed=0, eval_every=None,
-        progress=None, checkpoint=None, resume_from=None, history=None):
+        progress=None, checkpoint=None, resume_from=None, history=None, config=None):
     """Train ``model`` and return its :class:`History`.
 
     ``train_data``: a DataLoader, a Dataset or an (X, y) pair (then batched with
@@ -284,7 +287,8 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     name ("cosine", "step", ...) that sets the learning rate every step.
     ``val_data`` is evaluated at the end of every epoch and every ``eval_every``
     steps. ``callbacks`` see every step. ``checkpoint``: a path written at the end
-    of every epoch and of training; ``resume_from``: a checkpoint to continue.
+    of every epoch and of training (with ``config``, a JSON-able dict stored beside the
+    state); ``resume_from``: a checkpoint to continue.
     """
     loader = _as_loader(train_data, batch_size, True, seed)
     loss_fn = get_loss(loss)
@@ -355,7 +359,8 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
                     for cb in callbacks:
                         cb.on_epoch_end(epoch, history)
                     if checkpoint is not None:
-                        save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader)
+                        save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader,
+                                    config=config)
                 if done >= total:
                     break
     except TrainingDiverged:
@@ -368,7 +373,8 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     if loader.state_dict() != position:
         loader.load_state_dict(position)  # stopped mid-epoch: undo the break's skip to a new epoch
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader)
+        save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader,
+                                    config=config)
     for cb in callbacks:
         cb.on_fit_end(history)
     return history

@@ -5,12 +5,14 @@
     tinygrad-lab graph --expr "tanh(w1*x1 + w2*x2 + b)"
 
 Every subcommand lives in its own module with ``add_parser(subparsers)`` and
-``run(args) -> exit code``. Bad arguments get a one-line message, never a traceback.
+``run(args) -> exit code``. Bad arguments get a one-line message, never a traceback
+(set the environment variable TINYGRAD_LAB_DEBUG=1 to get the traceback instead).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # subcommand name -> module (in this package, or a dotted path) defining add_parser and run
@@ -59,6 +61,9 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as err:
+        if os.environ.get("TINYGRAD_LAB_DEBUG"):
+            raise  # a developer chasing a bug wants the traceback, not the one line
+        # One line; TINYGRAD_LAB_DEBUG=1 shows the traceback instead.
         print(f"tinygrad-lab {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,8 +24,7 @@ import numpy as np
 from .. import data as tl_data
 from .. import init as tl_init
 from .. import optim
-from ..train import (History, _atomic_write_text, evaluate, fit, load_checkpoint,
-                     save_checkpoint)
+from ..train import _atomic_write_text, evaluate, fit, load_checkpoint
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 
@@ -72,6 +71,9 @@ class RunConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value}")
         if self.warmup < 0:
             raise ValueError(f"warmup must be >= 0 steps, got {self.warmup}")
+        if not 0 < self.k < math.inf:
+            raise ValueError(f"k (the steepness of sigmoid(kx)/tanh(kx)) must be a positive "
+                             f"number, got {self.k}")
         if not 0 < self.lr < math.inf:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
         tl_init.get(self.init)  # an unknown name fails here, before a run folder is made
@@ -183,9 +185,9 @@ def run(config: RunConfig, out_dir, callbacks=(), progress=None, data=None):
     start = time.perf_counter()
     history = fit(model, optimizer, loader, val_data=val, loss=config.loss,
                   iterations=total, schedule=build_schedule(config, total), callbacks=callbacks,
-                  eval_every=config.eval_every, progress=progress)
+                  eval_every=config.eval_every, progress=progress,
+                  checkpoint=out / "checkpoint.npz", config=config.to_dict())
     seconds = time.perf_counter() - start
-    save_checkpoint(out / "checkpoint.npz", model, optimizer, history, config=config.to_dict())
     history.save(out / "history.json")
     test_loss, test_acc, predicted = evaluate(model, test, config.loss)
     summary = {**history.summary(), "test_loss": test_loss, "test_accuracy": test_acc,
