@@ -360,7 +360,7 @@ def diagnostics_for(result):
 
 
 def _run_table(results, target):
-    headers = ["run", "lr", f"val. acc. (last)", "best val. acc. (iteration)",
+    headers = ["run", "lr", "val. acc. (last)", "best val. acc. (iteration)",
                f"first ≥ {target:.0%}", "loss: first → last", "test acc.", "notes"]
     rows = []
     for r in results:
@@ -651,6 +651,23 @@ def to_markdown(title, intro, sections, footer, base: Path) -> str:
     return "\n".join(lines)
 
 
+def reproduce_command(study: Study) -> str:
+    """The command line that makes this study again."""
+    s, preset = study.settings, study.preset
+    words = ["tinygrad-lab assignment", f"--dataset {study.base.dataset}", f"--out {study.out_dir}"]
+    if preset == QUICK:
+        words.append("--quick")
+    if s.iterations != preset.iterations:
+        words.append(f"--iterations {s.iterations}")
+    if s.final_iterations != preset.final_iterations:
+        words.append(f"--final-iterations {s.final_iterations}")
+    if study.base.data_dir:
+        words.append(f"--data-dir {study.base.data_dir}")
+    if study.base.seed:
+        words.append(f"--seed {study.base.seed}")
+    return " ".join(words)
+
+
 def write_report(study: Study, jobs=None, trained=None, skipped=None, started=None) -> dict:
     """Measure, draw and write ``report.html`` + ``report.md`` into the study folder."""
     findings = study.findings()
@@ -669,7 +686,7 @@ def write_report(study: Study, jobs=None, trained=None, skipped=None, started=No
         f"Every number below was measured in this study; the sentences are generated from the "
         f"runs' histories and records. Questions 1-4: {s.iterations} full-batch iterations per "
         f"run; question 5: {s.final_iterations}."
-        + (" (Quick version: fewer values and iterations.)" if s == QUICK else ""),
+        + (" (Quick version: fewer values and iterations.)" if study.preset == QUICK else ""),
     ]
     elapsed = time.perf_counter() - started if started is not None else None
     footer = [f"Runs: {study.runs_dir}/ (each an ordinary run folder: config.json, "
@@ -678,10 +695,7 @@ def write_report(study: Study, jobs=None, trained=None, skipped=None, started=No
         footer.append(f"This study: {trained} runs trained and {skipped} reused with {jobs} "
                       f"process(es); {elapsed:.0f} s in total on {platform.machine()} "
                       f"({os.cpu_count()} cores), Python {platform.python_version()}.")
-    footer.append(f"Reproduce: tinygrad-lab assignment --dataset {study.base.dataset} "
-                  f"--out {study.out_dir}" + (" --quick" if s == QUICK else "")
-                  + ("" if s.iterations == (QUICK if s == QUICK else FULL).iterations
-                     else f" --iterations {s.iterations}"))
+    footer.append("Reproduce: " + reproduce_command(study))
     html_path = study.out_dir / REPORT_HTML
     md_path = study.out_dir / REPORT_MD
     html_path.write_text(to_html(title, intro, sections, footer), encoding="utf-8")

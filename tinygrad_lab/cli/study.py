@@ -556,6 +556,7 @@ class Study:
     def __init__(self, dataset="digits", out_dir="study", settings: StudySettings = FULL,
                  data_dir=None, seed: int = 0, iterations: int | None = None,
                  final_iterations: int | None = None):
+        self.preset = settings   # FULL or QUICK, before any override (for "reproduce" lines)
         if iterations is not None:
             settings = replace(settings, iterations=int(iterations))
         if final_iterations is not None:
