@@ -278,7 +278,8 @@ def _first_nonfinite_parameter(named_parameters):
 
 def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epochs=None,
         iterations=None, batch_size=64, schedule=None, callbacks=(), seed=0, eval_every=None,
-        progress=None, checkpoint=None, resume_from=None, history=None, config=None):
+        progress=None, checkpoint=None, checkpoint_every=1, resume_from=None, history=None,
+        config=None):
     """Train ``model`` and return its :class:`History`.
 
     ``train_data``: a DataLoader, a Dataset or an (X, y) pair (then batched with
@@ -287,11 +288,14 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
     name ("cosine", "step", ...) that sets the learning rate every step.
     ``val_data`` is evaluated at the end of every epoch and every ``eval_every``
     steps. ``callbacks`` see every step. ``checkpoint``: a path written at the end
-    of every epoch and of training (with ``config``, a JSON-able dict stored beside the
+    of every ``checkpoint_every``-th epoch and of training (with ``config``, a JSON-able dict stored beside the
     state); ``resume_from``: a checkpoint to continue.
     """
     loader = _as_loader(train_data, batch_size, True, seed)
     loss_fn = get_loss(loss)
+    if int(checkpoint_every) < 1:
+        raise ValueError(f"fit: checkpoint_every must be a positive number of epochs, got "
+                         f"{checkpoint_every}")
     if (epochs is None) == (iterations is None):
         raise ValueError("fit: give exactly one of epochs= or iterations=")
     total = int(iterations) if iterations is not None else int(epochs) * len(loader)
@@ -358,7 +362,7 @@ def fit(model, optimizer, train_data, val_data=None, loss="cross_entropy", epoch
                     epoch_losses, epoch_accs = [], []
                     for cb in callbacks:
                         cb.on_epoch_end(epoch, history)
-                    if checkpoint is not None:
+                    if checkpoint is not None and len(history.epoch_loss) % checkpoint_every == 0:
                         save_checkpoint(checkpoint, model, optimizer, history, scheduler, loader,
                                     config=config)
                 if done >= total:

@@ -186,7 +186,9 @@ def run(config: RunConfig, out_dir, callbacks=(), progress=None, data=None):
     history = fit(model, optimizer, loader, val_data=val, loss=config.loss,
                   iterations=total, schedule=build_schedule(config, total), callbacks=callbacks,
                   eval_every=config.eval_every, progress=progress,
-                  checkpoint=out / "checkpoint.npz", config=config.to_dict())
+                  checkpoint=out / "checkpoint.npz", config=config.to_dict(),
+                  # about ten checkpoints a run: full-batch training has an epoch per step
+                  checkpoint_every=max(1, -(-total // len(loader)) // 10))
     seconds = time.perf_counter() - start
     history.save(out / "history.json")
     test_loss, test_acc, predicted = evaluate(model, test, config.loss)
