@@ -419,3 +419,21 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, digits
     assert os.listdir(tmp_path) == ["ck.npz"]          # no temporary file left behind
     other, opt2 = make(seed=42)
     assert as_json(load_checkpoint(path, other, opt2)) == as_json(h)
+
+
+def test_checkpoint_every_writes_every_nth_epoch_and_the_end(tmp_path, digits, monkeypatch):
+    import tinygrad_lab.train as train_module
+    saved_at = []
+    real_save = train_module.save_checkpoint
+
+    def counting_save(path, model, optimizer=None, history=None, *args, **kwargs):
+        saved_at.append(len(history.epoch_loss))
+        return real_save(path, model, optimizer, history, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", counting_save)
+    model, opt = make()
+    fit(model, opt, loader(digits[0]), epochs=5, checkpoint=tmp_path / "c.npz",
+        checkpoint_every=2, progress=False)
+    assert saved_at == [2, 4, 5]  # epochs 2 and 4, then the end of training
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        fit(model, opt, loader(digits[0]), epochs=1, checkpoint_every=0, progress=False)
