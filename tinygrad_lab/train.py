@@ -458,13 +458,20 @@ def _readable_by_all(fd):
     os.fchmod(fd, 0o666 & ~umask)
 
 
-def _atomic_write_text(path: Path, text: str):
+@contextlib.contextmanager
+def _atomic_file(path: Path, mode="w"):
+    """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
+
+    A crash (or an exception) mid-write leaves the previous file intact and no
+    temporary behind.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     _readable_by_all(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -472,6 +479,11 @@ def _atomic_write_text(path: Path, text: str):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _atomic_write_text(path: Path, text: str):
+    with _atomic_file(path) as f:
+        f.write(text)
 
 
 def save_checkpoint(path, model, optimizer=None, history=None, scheduler=None, loader=None,
@@ -500,19 +512,8 @@ def save_checkpoint(path, model, optimizer=None, history=None, scheduler=None, l
         meta["optimizer"] = {"type": type(optimizer).__name__, "param_groups": sd["param_groups"],
                              "scalars": scalars}
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    _readable_by_all(fd)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with _atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
