@@ -188,24 +188,36 @@ class Function:
                 arrays.append(x)
                 parents.append(None)
                 needs.append(False)
-        ctx = Context(cls, tuple(parents), arrays, params, tuple(needs))
+        # Tuples, not lists: once the garbage collector sees that a tuple holds no containers
+        # (arrays, numbers, bools) it stops tracking it, so big graphs cost it less.
+        ctx = Context(cls, tuple(parents), tuple(arrays), params, tuple(needs))
+        if _anomaly:  # the checked path, kept out of the way of the usual one
+            return _apply_checked(cls, ctx, arrays, params)
         try:
-            if _anomaly:  # NaN/inf becomes an AnomalyError below, not a warning
-                with np.errstate(all="ignore"):
-                    out = cls.forward(ctx, *arrays, **params)
-            else:
-                out = cls.forward(ctx, *arrays, **params)
+            out = cls.forward(ctx, *arrays, **params)
         except ValueError as err:
             raise _shape_error(cls, arrays, err) from err
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
-        if _anomaly:
-            _check_forward(cls, arrays, out)
-        if _grad_enabled and True in needs:
-            if _anomaly:
-                ctx.trace = _where_created()
+        if _grad_enabled and True in ctx.needs_input_grad:
             return Tensor._from_op(out, True, ctx)
         return Tensor._from_op(out, False, None)
+
+
+def _apply_checked(cls, ctx, arrays, params):
+    """``Function.apply`` under ``detect_anomaly``: NaN/inf in forward is an AnomalyError."""
+    try:
+        with np.errstate(all="ignore"):  # raised below as an AnomalyError, not warned
+            out = cls.forward(ctx, *arrays, **params)
+    except ValueError as err:
+        raise _shape_error(cls, arrays, err) from err
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    _check_forward(cls, arrays, out)
+    if _grad_enabled and True in ctx.needs_input_grad:
+        ctx.trace = _where_created()
+        return Tensor._from_op(out, True, ctx)
+    return Tensor._from_op(out, False, None)
 
 
 def _shape_error(op, arrays, err):
@@ -293,7 +305,7 @@ def _unbroadcast(grad, shape):
 
 
 def _input_grads(ctx, out, grad, create_graph):
-    """Call the op's backward and return one checked gradient per input (None where not needed)."""
+    """Call the op's backward; return its gradients as a tuple, one per input (None allowed)."""
     op = ctx.op
     if create_graph:
         ctx.xp = _tensor_xp()
@@ -325,34 +337,35 @@ def _input_grads(ctx, out, grad, create_graph):
             ctx.output = None
     if type(grads) is not tuple:
         grads = (grads,)
-    parents = ctx.parents
-    if len(grads) != len(parents):
+    if len(grads) != len(ctx.parents):
         raise RuntimeError(f"{op.__name__}.backward returned {len(grads)} gradients "
-                           f"for {len(parents)} inputs")
-    checked = []
-    for i, parent in enumerate(parents):
-        g = grads[i]
-        if g is None or parent is None or not parent._requires_grad:
-            checked.append(None)
-            continue
-        if not create_graph and type(g) is not np.ndarray:
-            g = np.asarray(g)
-        target = parent.data
+                           f"for {len(ctx.parents)} inputs")
+    return grads
+
+
+def _conform(ctx, i, g, target, create_graph):
+    """Give input ``i``'s gradient ``g`` the shape and dtype of its input's array ``target``.
+
+    The backward loop calls this only when something differs (a NumPy scalar, a
+    broadcast shape, another dtype) or under ``detect_anomaly``.
+    """
+    op = ctx.op
+    if not create_graph and type(g) is not np.ndarray:
+        g = np.asarray(g)
+    if g.shape != target.shape:
+        g = _unbroadcast(g, target.shape)
         if g.shape != target.shape:
-            g = _unbroadcast(g, target.shape)
-            if g.shape != target.shape:
-                raise RuntimeError(f"{op.__name__}.backward gave input {i} a gradient of shape "
-                                   f"{g.shape}, but the input has shape {target.shape}")
-        if g.dtype != target.dtype:
-            g = g.astype(target.dtype)
-        if _anomaly:
-            data = g.data if create_graph else g
-            if not np.all(np.isfinite(data)):
-                raise AnomalyError(
-                    f"{op.__name__}.backward produced NaN/inf in the gradient of input {i} "
-                    f"(shape {target.shape}). The op was created at:\n{ctx.trace or '(unknown)'}")
-        checked.append(g)
-    return checked
+            raise RuntimeError(f"{op.__name__}.backward gave input {i} a gradient of shape "
+                               f"{g.shape}, but the input has shape {target.shape}")
+    if g.dtype != target.dtype:
+        g = g.astype(target.dtype)
+    if _anomaly:
+        data = g.data if create_graph else g
+        if not np.all(np.isfinite(data)):
+            raise AnomalyError(
+                f"{op.__name__}.backward produced NaN/inf in the gradient of input {i} "
+                f"(shape {target.shape}). The op was created at:\n{ctx.trace or '(unknown)'}")
+    return g
 
 
 # ---------------------------------------------------------------------------
@@ -423,14 +436,21 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 _accumulate_grad(t, g, create_graph, leaf_grad_ids)
         if ctx is None:
             continue
-        parent_grads = (_input_grads(ctx, t, g, create_graph) if g is not None
-                        else [None] * len(ctx.parents))
         parents = ctx.parents
-        for parent, pg in zip(parents, parent_grads):
+        parent_grads = (_input_grads(ctx, t, g, create_graph) if g is not None
+                        else (None,) * len(parents))
+        for i, parent in enumerate(parents):
             if parent is None or not parent._requires_grad:
                 continue
             key = id(parent)
+            pg = parent_grads[i]
             if pg is not None:
+                # The usual case is an array of the input's exact shape and dtype; anything
+                # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
+                target = parent.data
+                if (type(pg) is not np.ndarray or pg.shape != target.shape
+                        or pg.dtype != target.dtype or _anomaly):
+                    pg = _conform(ctx, i, pg, target, create_graph)
                 grads[key] = grads[key] + pg if key in grads else pg
             left = pending[key] - 1
             pending[key] = left

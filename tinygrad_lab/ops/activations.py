@@ -17,8 +17,14 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         s = ctx.output
-        local = ctx.k * s * (1 - s) if ctx.k != 1.0 else s * (1 - s)
-        return grad * local
+        # 1 − s is a fresh array, so the products below reuse it in place: one temporary
+        # instead of three (it matters at N=10000, where each is 10 MB).
+        local = 1 - s
+        local *= s
+        if ctx.k != 1.0:
+            local *= ctx.k
+        local *= grad
+        return local
 
 
 class Tanh(Function):
@@ -33,8 +39,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         t = ctx.output
-        local = 1 - t * t
-        return grad * (ctx.k * local if ctx.k != 1.0 else local)
+        local = 1 - t * t  # a fresh array: the products below reuse it in place
+        if ctx.k != 1.0:
+            local *= ctx.k
+        local *= grad
+        return local
 
 
 class ReLU(Function):

@@ -18,7 +18,8 @@ class MSELoss(Function):
     @staticmethod
     def backward(ctx, grad):
         y, t = ctx.inputs
-        d = (y - t) * (grad * (2.0 / ctx.n))
+        d = y - t
+        d *= grad * (2.0 / ctx.n)  # in place: d is our own fresh array
         return d, (-d if ctx.needs_input_grad[1] else None)
 
 
