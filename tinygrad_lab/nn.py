@@ -31,7 +31,7 @@ import numpy as np
 
 from . import functional as F
 from . import init as _init
-from .autograd import module_scope
+from .autograd import _module_stack
 from .tensor import Parameter, Tensor, as_tensor
 
 __all__ = [
@@ -255,10 +255,16 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        with module_scope(self):
+        # What ``with module_scope(self):`` does, written out: every layer call passes
+        # here, and a push and a pop cost less than entering a context manager.
+        _module_stack.append(self)
+        try:
             output = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks:
-            hook(self, args, output)
+        finally:
+            _module_stack.pop()
+        if self._forward_hooks:
+            for hook in self._forward_hooks:
+                hook(self, args, output)
         return output
 
     def register_forward_hook(self, fn):
