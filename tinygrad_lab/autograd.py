@@ -271,6 +271,15 @@ def _np_sigmoid(z, k=1.0):
     ½ + ½·tanh(x/2) loses it: 1 − tanh cancels, giving 0 for x < −17). Where
     e^(−kz) overflows, 1/(1 + inf) = 0 is the right answer, so that warning is
     silenced: no warning and finite results at k=10, x=±1000.
+
+    Measured and kept as is (float32): the ``errstate`` block costs ~1 µs a call, a
+    quarter of a 4×4 sigmoid but nothing at batch sizes; the overflow-free forms cost
+    more where it matters (e^(−|kz|) picked per sign: 7× slower at 10000×256;
+    e^(−logaddexp(0, −kz)): 13× slower; SciPy's expit: 2.3× slower, +0.18 s import).
+    Outputs for kz in (−88.7, −87.3) are subnormal, and subnormal inputs make matmuls
+    4–70× slower. They are not flushed to zero: that costs every call another pass
+    (+10%), and on the assignment net at k=10 it saved only 31 → 27 ms a step, because
+    the backward's k·σ(1−σ)·G makes subnormal gradients of its own.
     """
     out = np.multiply(z, -k)
     if not isinstance(out, np.ndarray) or out.dtype.kind != "f":  # 0-d gives a NumPy scalar
