@@ -50,6 +50,8 @@ class AssignmentMLP(nn.Module):
         self.init, self.bias = init, bool(bias)
         rng = tl_init.as_generator(seed)
         self.num_layers = len(sizes) - 1
+        # The attribute names, made once: forward looks the layers up by them every call.
+        self._layer_names = [(f"fc{i}", f"act{i}") for i in range(1, self.num_layers + 1)]
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
             setattr(self, f"fc{i}", nn.Linear(n_in, n_out, bias=bias, init=init, rng=rng))
             act = activation if i < self.num_layers else self.output_activation
@@ -58,8 +60,7 @@ class AssignmentMLP(nn.Module):
 
     def layers(self):
         """``[(fc1, act1), (fc2, act2), ...]``: each layer's Linear and its activation."""
-        return [(getattr(self, f"fc{i}"), getattr(self, f"act{i}"))
-                for i in range(1, self.num_layers + 1)]
+        return [(getattr(self, fc), getattr(self, act)) for fc, act in self._layer_names]
 
     def forward(self, x):
         x = x.flatten(1) if x.ndim > 2 else x
