@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import interleaved_medians, write_record  # noqa: E402
+from bench.common import interleaved_medians, median_time, write_record  # noqa: E402
 
 SIZES = (784, 256, 128, 10)
 LR = 0.1
@@ -147,8 +147,11 @@ def _torch_child(sizes, repeats):
     ratios = {}
     for n in sizes:
         X, T, Ws = make_data(n)
-        fns = {"numpy": numpy_step_factory(X, T, Ws), "pytorch": torch_step_factory(X, T, Ws)}
-        medians = interleaved_medians(fns, repeats=repeats, number=_number(n))
+        # One after the other, not interleaved: PyTorch's threads and OpenBLAS's would spin
+        # against each other at every switch.
+        medians = {name: median_time(factory(X, T, Ws), repeats=repeats, number=_number(n))
+                   for name, factory in (("numpy", numpy_step_factory),
+                                         ("pytorch", torch_step_factory))}
         ratios[n] = {"ms": medians["pytorch"] * 1e3,
                      "ratio": medians["pytorch"] / medians["numpy"]}
     return ratios
