@@ -48,11 +48,15 @@ class Mean(Function):
         return _expand(ctx, grad / ctx.n)
 
 
-def _arg_extreme_mask(ctx, x, out, keepdims):
+def _extreme_forward(ctx, reduce, x, axis, keepdims):
+    """np.max or np.min over ``axis``, remembering which elements were the extreme."""
+    ctx.axis = axis
+    out = reduce(x, axis=axis, keepdims=keepdims)
+    extreme = out if keepdims else np.reshape(out, _keepdims_shape(np.shape(x), axis))
     # Ties share the gradient equally, so the gradient of max over [2, 2] is [½, ½].
-    extreme = out if keepdims else np.reshape(out, _keepdims_shape(np.shape(x), ctx.axis))
     mask = (x == extreme).astype(x.dtype)
-    ctx.mask = mask / mask.sum(axis=ctx.axis, keepdims=True)
+    ctx.mask = mask / mask.sum(axis=axis, keepdims=True)
+    return out
 
 
 class Max(Function):
@@ -61,10 +65,7 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.axis = axis
-        out = np.max(x, axis=axis, keepdims=keepdims)
-        _arg_extreme_mask(ctx, x, out, keepdims)
-        return out
+        return _extreme_forward(ctx, np.max, x, axis, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -77,10 +78,7 @@ class Min(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.axis = axis
-        out = np.min(x, axis=axis, keepdims=keepdims)
-        _arg_extreme_mask(ctx, x, out, keepdims)
-        return out
+        return _extreme_forward(ctx, np.min, x, axis, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
