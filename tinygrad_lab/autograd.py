@@ -304,12 +304,19 @@ _numpy_xp = Context.xp = SimpleNamespace(
 )
 
 
+_tensor_xp_cache = None
+
+
 def _tensor_xp():
-    from . import functional as F
-    return SimpleNamespace(
-        exp=F.exp, log=F.log, sqrt=F.sqrt, tanh=F.tanh, where=F.where, sigmoid=F.sigmoid,
-        broadcast_to=F.broadcast_to, scatter_add=F.scatter_add, is_tensor=True,
-    )
+    """tinygrad_lab's own functions as ``ctx.xp``; made once (functional imports this module)."""
+    global _tensor_xp_cache
+    if _tensor_xp_cache is None:
+        from . import functional as F
+        _tensor_xp_cache = SimpleNamespace(
+            exp=F.exp, log=F.log, sqrt=F.sqrt, tanh=F.tanh, where=F.where, sigmoid=F.sigmoid,
+            broadcast_to=F.broadcast_to, scatter_add=F.scatter_add, is_tensor=True,
+        )
+    return _tensor_xp_cache
 
 
 # ---------------------------------------------------------------------------
