@@ -293,14 +293,25 @@ class Adam(Optimizer):
         elif wd:
             grad = grad + wd * param  # Adam: L2 penalty added to the gradient
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        # Every array operation below writes into m, v, `scratch` or the parameter: no
+        # temporaries of the parameter's size, which for big layers cost more than the math.
+        scratch = np.multiply(grad, 1 - beta1)
         m *= beta1
-        m += (1 - beta1) * grad
+        m += scratch                          # m = β1·m + (1 − β1)·g
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - beta2
         v *= beta2
-        v += (1 - beta2) * grad * grad
+        v += scratch                          # v = β2·v + (1 − β2)·g²
+        # p −= lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps), the docstring's formula,
+        # multiplied through by √(1 − β2ᵗ) so the bias correction is two scalars:
+        #   p −= lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + eps·√(1 − β2ᵗ))
         # Python floats (math.*), not NumPy float64 scalars, so float32 stays float32.
-        step_size = lr / (1 - beta1 ** t)
-        denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
-        param -= step_size * (m / denom)
+        root_c2 = math.sqrt(1 - beta2 ** t)
+        np.sqrt(v, out=scratch)
+        scratch += eps * root_c2
+        np.divide(m, scratch, out=scratch)
+        scratch *= lr * root_c2 / (1 - beta1 ** t)
+        param -= scratch
 
 
 class AdamW(Adam):
@@ -351,23 +362,32 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(param)
         g = grad + wd * param if wd else grad
+        # In place into the state and one scratch array, as in Adam.
         v = state["square_avg"]
+        scratch = np.multiply(g, g)
+        scratch *= 1 - alpha
         v *= alpha
-        v += (1 - alpha) * g * g
+        v += scratch                          # v = α·v + (1 − α)·g²
         if group["centered"]:
             ga = state["grad_avg"]
+            np.multiply(g, 1 - alpha, out=scratch)
             ga *= alpha
-            ga += (1 - alpha) * g
-            avg = np.sqrt(v - ga * ga) + eps
+            ga += scratch                     # mean of g
+            np.multiply(ga, ga, out=scratch)
+            np.subtract(v, scratch, out=scratch)
+            np.sqrt(scratch, out=scratch)
         else:
-            avg = np.sqrt(v) + eps
+            np.sqrt(v, out=scratch)
+        scratch += eps                        # avg
+        np.divide(g, scratch, out=scratch)    # g / avg
         if momentum:
             buf = state.setdefault("momentum_buffer", np.zeros_like(param))
             buf *= momentum
-            buf += g / avg
-            param -= lr * buf
+            buf += scratch
+            np.multiply(buf, lr, out=scratch)
         else:
-            param -= lr * (g / avg)
+            scratch *= lr
+        param -= scratch
 
 
 _OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
