@@ -282,6 +282,10 @@ def one_hot(indices, num_classes, dtype=np.float32):
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: class indices must lie in [0, {num_classes - 1}], "
                          f"got values from {idx.min()} to {idx.max()}")
+    return _one_hot_rows(idx, num_classes, dtype)
+
+
+def _one_hot_rows(idx, num_classes, dtype):
     return np.eye(num_classes, dtype=dtype)[idx]
 
 
@@ -306,7 +310,7 @@ def mse_loss(pred, target):
 
 
 def _class_targets(name, logits, targets):
-    """Targets for a (N, C) prediction: class indices (N,) become one-hot rows."""
+    """Targets for a (N, C) prediction: class indices (N,), checked, or rows (N, C)."""
     raw = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if logits.ndim != 2:
         raise ValueError(f"{name}: expects scores of shape (N, C), got {logits.shape}")
@@ -318,7 +322,7 @@ def _class_targets(name, logits, targets):
         if raw.size and (raw.min() < 0 or raw.max() >= c):
             raise ValueError(f"{name}: class indices must lie in [0, {c - 1}] for {c} classes, "
                              f"got values from {raw.min()} to {raw.max()}")
-        return one_hot(raw, c, dtype=logits.dtype)
+        return raw
     if raw.shape == (n,):
         raise ValueError(f"{name}: targets of shape {raw.shape} look like class indices but have "
                          f"dtype {raw.dtype}; pass integer indices (e.g. np.array(t, dtype=int)) "
@@ -340,6 +344,8 @@ def nll_loss(log_probs, targets):
     """Negative log-likelihood of the target classes, averaged: −mean(log_probs[i, tᵢ])."""
     log_probs = as_tensor(log_probs)
     t = _class_targets("nll_loss", log_probs, targets)
+    if isinstance(t, np.ndarray) and t.dtype.kind in "iu":
+        t = _one_hot_rows(t, log_probs.shape[1], log_probs.dtype)
     weights = t.data if isinstance(t, Tensor) else t
     return -(log_probs * weights).sum() / log_probs.shape[0]
 

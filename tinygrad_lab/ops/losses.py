@@ -2,7 +2,6 @@
 import numpy as np
 
 from ..autograd import Function
-from .activations import _np_log_softmax
 
 
 class MSELoss(Function):
@@ -23,27 +22,53 @@ class MSELoss(Function):
         return d, (-d if ctx.needs_input_grad[1] else None)
 
 
+def _softmax_and_log(z, xp):
+    """softmax(z) and log softmax(z) along the last axis, from one exponential.
+
+    ``z`` is an array (``xp`` NumPy's functions) or a Tensor (``xp`` tinygrad_lab's).
+    """
+    shifted = z - z.max(axis=-1, keepdims=True)  # largest exponent is e⁰: no overflow
+    e = xp.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / total, shifted - xp.log(total)
+
+
 class CrossEntropy(Function):
-    """Softmax cross-entropy on logits (N, C) against target probabilities (N, C)."""
+    """Softmax cross-entropy on logits (N, C) against class indices (N,) or target rows (N, C).
+
+    Class indices are used as they are (no one-hot matrix is built): the loss picks
+    each row's log-probability, and the gradient subtracts 1 at each row's class.
+    """
 
     formula = "−(1/N) Σ t·log softmax(z)"
     derivative = "∂/∂z = (softmax(z) − t)/N"
 
     @staticmethod
     def forward(ctx, logits, targets):
-        ctx.n = logits.shape[0] if logits.ndim > 1 else 1
-        return -np.sum(targets * _np_log_softmax(logits, axis=-1)) / ctx.n
+        n = logits.shape[0]
+        probs, log_probs = _softmax_and_log(logits, ctx.xp)
+        ctx.n, ctx.probs, ctx.log_probs = n, probs, log_probs  # the backward reuses both
+        if targets.ndim == 1:  # class indices
+            return -log_probs[np.arange(n), targets].sum() / n
+        return -np.sum(targets * log_probs) / n
 
     @staticmethod
     def backward(ctx, grad):
         z, t = ctx.inputs
-        shifted = z - z.max(axis=-1, keepdims=True)
-        e = ctx.xp.exp(shifted)
-        sum_e = e.sum(axis=-1, keepdims=True)
         scale = grad / ctx.n
+        if ctx.xp.is_tensor:  # recording this backward: softmax must stay a function of z
+            probs, log_probs = _softmax_and_log(z, ctx.xp)
+        else:
+            probs, log_probs = ctx.probs, ctx.log_probs
+        if t.ndim == 1:  # class indices: softmax − onehot(t)
+            if ctx.xp.is_tensor:
+                return (probs - np.eye(z.shape[-1], dtype=z.dtype)[t]) * scale, None
+            dz = probs * scale  # a fresh array, so the −1s can go in place
+            dz[np.arange(len(t)), t] -= scale
+            return dz, None
         # softmax·Σt − t, which is softmax − t when each row of t sums to one.
-        dz = (e / sum_e * t.sum(axis=-1, keepdims=True) - t) * scale
-        dt = -(shifted - ctx.xp.log(sum_e)) * scale if ctx.needs_input_grad[1] else None
+        dz = (probs * t.sum(axis=-1, keepdims=True) - t) * scale
+        dt = -log_probs * scale if ctx.needs_input_grad[1] else None
         return dz, dt
 
 
