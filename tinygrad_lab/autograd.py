@@ -339,7 +339,10 @@ def _unbroadcast(grad, shape):
 
 
 def _input_grads(ctx, out, grad, create_graph):
-    """Call the op's backward; return its gradients as a tuple, one per input (None allowed)."""
+    """Call the op's backward when recording it or checking for anomalies.
+
+    The usual case (plain arrays, no checks) is inlined in the backward loop.
+    """
     op = ctx.op
     if create_graph:
         ctx.xp = _tensor_xp()
@@ -347,7 +350,7 @@ def _input_grads(ctx, out, grad, create_graph):
         ctx.inputs = tuple(p if p is not None else c for p, c in zip(ctx.parents, saved_inputs))
         ctx.output = out
         try:
-            grads = op.backward(ctx, grad)
+            return op.backward(ctx, grad)
         except TypeError as err:
             if "__array_ufunc__" not in str(err):
                 raise
@@ -359,22 +362,17 @@ def _input_grads(ctx, out, grad, create_graph):
                 f"(it is then a constant).") from err
         finally:
             ctx.inputs, ctx.output, ctx.xp = saved_inputs, None, _numpy_xp
-    else:
-        ctx.output = out.data
-        try:
-            if _anomaly:  # NaN/inf becomes an AnomalyError below, not a warning
-                with np.errstate(all="ignore"):
-                    grads = op.backward(ctx, grad)
-            else:
-                grads = op.backward(ctx, grad)
-        finally:
-            ctx.output = None
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if len(grads) != len(ctx.parents):
-        raise RuntimeError(f"{op.__name__}.backward returned {len(grads)} gradients "
-                           f"for {len(ctx.parents)} inputs")
-    return grads
+    ctx.output = out.data
+    try:
+        with np.errstate(all="ignore"):  # NaN/inf becomes an AnomalyError in _conform
+            return op.backward(ctx, grad)
+    finally:
+        ctx.output = None
+
+
+def _wrong_count(ctx, grads):
+    return RuntimeError(f"{ctx.op.__name__}.backward returned {len(grads)} gradients "
+                        f"for {len(ctx.parents)} inputs")
 
 
 def _conform(ctx, i, g, target, create_graph):
@@ -456,6 +454,9 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
     leaf_grad_ids = set()
+    # Plain arrays and no checks: the usual case, run inline below. Recording the backward
+    # (create_graph) or detect_anomaly go through _input_grads and _conform.
+    special = create_graph or _anomaly
 
     while ready:
         t = ready.pop()
@@ -472,8 +473,18 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         if ctx is None:
             continue
         parents = ctx.parents
-        parent_grads = (_input_grads(ctx, t, g, create_graph) if g is not None
-                        else (None,) * len(parents))
+        if g is None:  # no gradient reached t (a hook or tl.grad cut it): its inputs get none
+            parent_grads = (None,) * len(parents)
+        elif special:
+            parent_grads = _input_grads(ctx, t, g, create_graph)
+        else:
+            ctx.output = t.data
+            parent_grads = ctx.op.backward(ctx, g)
+            ctx.output = None
+        if type(parent_grads) is not tuple:
+            parent_grads = (parent_grads,)
+        if len(parent_grads) != len(parents):
+            raise _wrong_count(ctx, parent_grads)
         for i, parent in enumerate(parents):
             if parent is None or not parent._requires_grad:
                 continue
@@ -483,8 +494,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 # The usual case is an array of the input's exact shape and dtype; anything
                 # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
                 target = parent.data
-                if (type(pg) is not np.ndarray or pg.shape != target.shape
-                        or pg.dtype != target.dtype or _anomaly):
+                if (special or type(pg) is not np.ndarray or pg.shape != target.shape
+                        or pg.dtype != target.dtype):
                     pg = _conform(ctx, i, pg, target, create_graph)
                 grads[key] = grads[key] + pg if key in grads else pg
             left = pending[key] - 1
