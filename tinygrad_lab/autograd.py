@@ -166,17 +166,13 @@ class Context:
     trace = None
     freed = False
 
-    def __init__(self, op, parents, inputs, params, needs_input_grad):
-        self.op = op
-        self.parents = parents
-        self.inputs = inputs
-        self.params = params
-        self.needs_input_grad = needs_input_grad
-        if _module_stack:
-            self.scope = tuple(_module_stack)
+    # Made by Function.apply, which sets the five slots (and ``scope`` inside a module call).
 
     def __repr__(self):
         return f"<{self.op.__name__}>"
+
+
+_new_context = object.__new__
 
 
 class Function:
@@ -208,7 +204,11 @@ class Function:
                 needs.append(False)
         # Tuples, not lists: once the garbage collector sees that a tuple holds no containers
         # (arrays, numbers, bools) it stops tracking it, so big graphs cost it less.
-        ctx = Context(cls, tuple(parents), tuple(arrays), params, tuple(needs))
+        ctx = _new_context(Context)  # Context.__new__: filled here, without an __init__ call
+        ctx.op, ctx.parents, ctx.inputs = cls, tuple(parents), tuple(arrays)
+        ctx.params, ctx.needs_input_grad = params, tuple(needs)
+        if _module_stack:
+            ctx.scope = tuple(_module_stack)
         if _anomaly:  # the checked path, kept out of the way of the usual one
             return _apply_checked(cls, ctx, arrays, params)
         try:

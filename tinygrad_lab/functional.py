@@ -10,7 +10,7 @@ import builtins  # this module defines its own sum/max/min/abs/pow
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor
+from .tensor import Parameter, Tensor, as_tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "maximum",
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-def _operand(x, like):
+def _operand(x):
     """A Tensor stays itself; a Python number is left to NumPy's weak typing (float32 stays
     float32); anything else becomes an array."""
     if isinstance(x, Tensor) or type(x) is float or type(x) is int:
@@ -31,8 +31,17 @@ def _operand(x, like):
     return np.asarray(x)
 
 
+# Operands passed to the op as they are: checking the type first spares the usual case
+# (x * 0.5, x + y) two function calls.
+_AS_IS = frozenset({Tensor, Parameter, float, int})
+
+
 def _binary(op, a, b):
-    return op.apply(_operand(a, b), _operand(b, a))
+    if type(a) not in _AS_IS:
+        a = _operand(a)
+    if type(b) not in _AS_IS:
+        b = _operand(b)
+    return op.apply(a, b)
 
 
 def add(a, b):
@@ -105,7 +114,7 @@ def minimum(a, b):
 def where(cond, a, b):
     """a where cond is true, else b (cond is not differentiated)."""
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    return ops.Where.apply(cond, _operand(a, b), _operand(b, a))
+    return ops.Where.apply(cond, _operand(a), _operand(b))
 
 
 def matmul(a, b):
