@@ -6,6 +6,9 @@
    NumPy doing the same forward and a hand-written backward.
 2. A chain of 100,000 scalar ops: seconds to build and to backpropagate, and the memory
    the graph holds per node (tracemalloc), at 10,000 and 100,000 nodes: linear if equal.
+
+Both chains are also timed in PyTorch (in a child process, see ``common.in_child``),
+MyGrad and HIPS autograd when they are installed; missing ones are skipped.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_lab as tl  # noqa: E402
-from bench.common import write_record  # noqa: E402
+from bench.common import in_child, installed, write_record  # noqa: E402
 
 OPS_PER_LINK = 3  # mul, add, sigmoid
 
@@ -79,6 +82,118 @@ def graph_bytes_per_node(n):
     return current / n
 
 
+# --- the same two chains in the other frameworks -----------------------------------------
+def _torch_chains(n_links=1000, n_long=100_000, repeats=3):
+    """Runs in a child process: (µs per small op, [build s, backward s] of the long chain)."""
+    import torch
+
+    def small():
+        x = torch.rand(4, 4, requires_grad=True)
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_links):
+            y = torch.sigmoid(y * 0.5 + x)
+        y.backward(torch.ones(4, 4))
+        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
+
+    def long():
+        x = torch.tensor(1.0, requires_grad=True)
+        gc.collect()
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_long):
+            y = y * 1.0000001
+        built = time.perf_counter()
+        y.backward()
+        return built - start, time.perf_counter() - built
+
+    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
+    builds, backs = zip(*(long() for _ in range(repeats)))
+    return small_us, [statistics.median(builds), statistics.median(backs)]
+
+
+def _mygrad_chains(n_links=1000, n_long=100_000, repeats=3):
+    import mygrad as mg
+    from mygrad.nnet.activations import sigmoid
+
+    def small():
+        x = mg.Tensor(np.random.default_rng(0).random((4, 4), dtype=np.float32))
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_links):
+            y = sigmoid(y * 0.5 + x)
+        y.backward(np.ones((4, 4), np.float32))
+        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
+
+    def long():
+        x = mg.Tensor(1.0)
+        gc.collect()
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_long):
+            y = y * 1.0000001
+        built = time.perf_counter()
+        y.backward()
+        return built - start, time.perf_counter() - built
+
+    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
+    builds, backs = zip(*(long() for _ in range(repeats)))
+    return small_us, [statistics.median(builds), statistics.median(backs)]
+
+
+def _hips_autograd_chains(n_links=1000, n_long=100_000, repeats=3):
+    """HIPS autograd records while the function runs: make_vjp is the build, vjp the backward."""
+    import autograd.numpy as anp
+    from autograd import make_vjp
+
+    def links(x):
+        y = x
+        for _ in range(n_links):
+            y = 1 / (1 + anp.exp(-(y * 0.5 + x)))
+        return y
+
+    def scalars(x):
+        y = x
+        for _ in range(n_long):
+            y = y * 1.0000001
+        return y
+
+    def small():
+        x = np.random.default_rng(0).random((4, 4), dtype=np.float32)
+        start = time.perf_counter()
+        vjp, _ = make_vjp(links)(x)
+        vjp(np.ones((4, 4), np.float32))
+        # sigmoid is four ops here (neg, exp, add, divide) but counts as one, as elsewhere
+        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
+
+    def long():
+        gc.collect()
+        start = time.perf_counter()
+        vjp, _ = make_vjp(scalars)(1.0)
+        built = time.perf_counter()
+        vjp(1.0)
+        return built - start, time.perf_counter() - built
+
+    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
+    builds, backs = zip(*(long() for _ in range(repeats)))
+    return small_us, [statistics.median(builds), statistics.median(backs)]
+
+
+def others():
+    """{framework: {"small_op_us", "chain_100k_build_s", "chain_100k_backward_s"}} for the
+    installed ones."""
+    found = {}
+    runs = (("pytorch", "torch", lambda: in_child("chain", "_torch_chains")),
+            ("mygrad", "mygrad", _mygrad_chains),
+            ("hips-autograd", "autograd", _hips_autograd_chains))
+    for name, module, fn in runs:
+        if installed(module):
+            small_us, (build, back) = fn()
+            found[name] = {"small_op_us": small_us, "chain_100k_build_s": build,
+                           "chain_100k_backward_s": back}
+    return found
+
+
 def run(repeats=7):
     tiny = statistics.median(small_chain_tinygrad() for _ in range(repeats))
     numpy_ = statistics.median(small_chain_numpy() for _ in range(repeats))
@@ -89,6 +204,7 @@ def run(repeats=7):
         "chain_100k_backward_s": statistics.median(backs),
         "bytes_per_node_10k": graph_bytes_per_node(10_000),
         "bytes_per_node_100k": graph_bytes_per_node(100_000),
+        "others": others(),
     }
 
 
@@ -102,6 +218,11 @@ def main():
           f"{r['chain_100k_build_s'] + r['chain_100k_backward_s']:.3f} s")
     print(f"graph memory per node: {r['bytes_per_node_10k']:.0f} B at 10k nodes, "
           f"{r['bytes_per_node_100k']:.0f} B at 100k nodes (equal = linear)")
+    for name, o in r["others"].items():
+        build, back = o["chain_100k_build_s"], o["chain_100k_backward_s"]
+        print(f"  {name:<14} 4×4 op {o['small_op_us']:.2f} µs/op "
+              f"({o['small_op_us'] / r['numpy_small_op_us']:.1f}x NumPy); 100k chain build "
+              f"{build:.3f} s + backward {back:.3f} s = {build + back:.3f} s")
     write_record("chain", r)
 
 

@@ -47,3 +47,27 @@ def write_record(name: str, result: dict, folder="bench/results"):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"machine": machine(), **result}, indent=2))
     return path
+
+
+def installed(module: str) -> bool:
+    """True when ``module`` can be imported (the other frameworks are optional)."""
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def in_child(module: str, function: str, *args, **kwargs):
+    """``bench.<module>.<function>(*args, **kwargs)`` run in a fresh Python process.
+
+    For PyTorch: its thread pool spinning beside OpenBLAS's in one process would measure
+    the two pools fighting, not the frameworks. Arguments and the result go through JSON.
+    """
+    import subprocess
+    import sys
+    root = str(Path(__file__).resolve().parents[1])
+    code = (f"import json, sys; sys.path.insert(0, {root!r}); "
+            f"from bench.{module} import {function}; "
+            f"args, kwargs = json.loads(sys.argv[1]); "
+            f"print(json.dumps({function}(*args, **kwargs)))")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps([args, kwargs])],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -17,9 +17,6 @@ PyTorch runs twice:
 """
 from __future__ import annotations
 
-import importlib.util
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import write_record  # noqa: E402
+from bench.common import in_child, installed, write_record  # noqa: E402
 from bench.train import FASHION  # noqa: E402
 from tinygrad_lab.cli.experiment import RunConfig, load_data  # noqa: E402
 
@@ -93,14 +90,9 @@ def pytorch_run(seed=0, same_work=False):
 
 def run(seed=0):
     result = {"tinygrad-lab": tinygrad_lab_run(seed)}
-    if importlib.util.find_spec("torch") is not None:
+    if installed("torch"):
         for name, same_work in (("pytorch bare", False), ("pytorch same work", True)):
-            code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
-                    f"from bench.endtoend import pytorch_run; "
-                    f"print(json.dumps(pytorch_run({seed}, same_work={same_work})))")
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True)
-            result[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            result[name] = in_child("endtoend", "pytorch_run", seed, same_work=same_work)
     return result
 
 

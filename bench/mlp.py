@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import interleaved_medians, median_time, write_record  # noqa: E402
+from bench.common import (  # noqa: E402
+    in_child, installed, interleaved_medians, median_time, write_record)
 
 SIZES = (784, 256, 128, 10)
 LR = 0.1
@@ -131,16 +132,9 @@ def _number(n):
 
 def _torch_in_child(sizes, repeats):
     """PyTorch vs NumPy, timed together in a fresh process; None when torch is missing."""
-    import importlib.util
-    import json
-    import subprocess
-    if importlib.util.find_spec("torch") is None:
+    if not installed("torch"):
         return None
-    code = ("import json, sys; sys.path.insert(0, %r); from bench.mlp import _torch_child; "
-            "print(json.dumps(_torch_child(%r, %r)))" % (str(Path(__file__).resolve().parents[1]),
-                                                           list(sizes), repeats))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    return {int(k): v for k, v in in_child("mlp", "_torch_child", list(sizes), repeats).items()}
 
 
 def _torch_child(sizes, repeats):
