@@ -51,6 +51,22 @@ def test_wide_graph_with_shared_nodes_counts_every_path():
     assert x.grad.item() == sum(range(1000))
 
 
+def test_summing_many_gradients_in_place_leaves_every_other_gradient_untouched():
+    # h + h gets one array and hands that same array to both of its inputs; the backward
+    # pass sums h's three contributions into an array of its own, never into that one.
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 1.0
+    pair = h + h
+    pair.retain_grad()
+    seen = []
+    pair.register_hook(lambda g: seen.append(g.numpy()))
+    y = pair + h * 3.0 + x
+    y.backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(pair.grad.numpy(), [1, 10])
+    np.testing.assert_array_equal(seen[0], [1, 10])    # what the hook saw is unchanged too
+    np.testing.assert_array_equal(x.grad.numpy(), [6, 60])   # (2 + 3)·g from h, 1·g direct
+
+
 # --- tl.grad and higher-order gradients ----------------------------------------------------------
 def sigma(z):
     return 1 / (1 + np.exp(-z))

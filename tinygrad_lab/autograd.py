@@ -454,6 +454,7 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
     leaf_grad_ids = set()
+    summed = set()  # ids whose gradient is a sum this pass made: safe to add into in place
     # Plain arrays and no checks: the usual case, run inline below. Recording the backward
     # (create_graph) or detect_anomaly go through _input_grads and _conform.
     special = create_graph or _anomaly
@@ -497,7 +498,15 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 if (special or type(pg) is not np.ndarray or pg.shape != target.shape
                         or pg.dtype != target.dtype):
                     pg = _conform(ctx, i, pg, target, create_graph)
-                grads[key] = grads[key] + pg if key in grads else pg
+                if key not in grads:
+                    grads[key] = pg
+                elif key in summed:
+                    grads[key] += pg  # our own array from an earlier sum: add in place
+                else:
+                    # pg or the stored gradient may be another node's array too (Add hands
+                    # the same one to both inputs): the first sum makes a new array.
+                    grads[key] = grads[key] + pg
+                    summed.add(key)
             left = pending[key] - 1
             pending[key] = left
             if not left:
