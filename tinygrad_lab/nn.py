@@ -31,6 +31,7 @@ import numpy as np
 
 from . import functional as F
 from . import init as _init
+from . import ops
 from .autograd import _module_stack
 from .tensor import Parameter, Tensor, as_tensor
 
@@ -444,15 +445,19 @@ class Linear(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        if len(x.shape) == 0:
+        shape = x.data.shape
+        if len(shape) == 0:
             raise ValueError(f"{_layer_label(self)} got a scalar; expected shape (batch, "
                              f"{self.in_features})")
-        if x.shape[-1] != self.in_features:
+        if shape[-1] != self.in_features:
             raise ValueError(
-                f"{_layer_label(self)} got input of shape {tuple(x.shape)} with {x.shape[-1]} "
+                f"{_layer_label(self)} got input of shape {tuple(shape)} with {shape[-1]} "
                 f"features but expects {self.in_features} (in_features). Check the previous "
                 f"layer's out_features, or flatten images first with nn.Flatten().")
-        return F.linear(x, self.weight, self.bias)
+        # The op itself, not F.linear: the checks above are the same, with the layer's name.
+        if self.bias is None:
+            return ops.Linear.apply(x, self.weight)
+        return ops.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -523,7 +528,7 @@ class Identity(Module):
 
 
 # ---------------------------------------------------------------------------
-# Activations: thin wrappers over the Tensor methods, so they show up as
+# Activations: thin wrappers over tinygrad_lab.functional, so they show up as
 # modules in repr and as clusters in graph rendering.
 # ---------------------------------------------------------------------------
 class Sigmoid(Module):
@@ -534,7 +539,7 @@ class Sigmoid(Module):
         self.k = float(k)
 
     def forward(self, x):
-        return as_tensor(x).sigmoid(k=self.k)
+        return F.sigmoid(x, self.k)
 
     def extra_repr(self) -> str:
         return f"k={self.k}"
@@ -548,7 +553,7 @@ class Tanh(Module):
         self.k = float(k)
 
     def forward(self, x):
-        return as_tensor(x).tanh(k=self.k)
+        return F.tanh(x, self.k)
 
     def extra_repr(self) -> str:
         return f"k={self.k}"
@@ -558,14 +563,14 @@ class ReLU(Module):
     """``max(0, x)``."""
 
     def forward(self, x):
-        return as_tensor(x).relu()
+        return F.relu(x)
 
 
 class ReLU6(Module):
     """``min(max(0, x), 6)``."""
 
     def forward(self, x):
-        return as_tensor(x).relu6()
+        return F.relu6(x)
 
 
 class LeakyReLU(Module):
@@ -576,7 +581,7 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):
-        return as_tensor(x).leaky_relu(self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
