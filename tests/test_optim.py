@@ -197,6 +197,19 @@ def test_updates_happen_in_place(make):
     assert p.data is array
 
 
+@pytest.mark.parametrize("make", ALL + [lambda ps: optim.RMSprop(ps, lr=0.01)])
+def test_a_scalar_parameter_steps_like_a_one_element_vector(make):
+    # 0-d arrays are where NumPy hands back scalars instead of arrays: updates must not care.
+    scalar, vector = Parameter(np.float32(1.5)), Parameter(np.array([1.5], np.float32))
+    opt_s, opt_v = make([scalar]), make([vector])
+    for g in (0.5, -2.0, 0.25):
+        scalar.grad, vector.grad = Tensor(np.float32(g)), Tensor(np.array([g], np.float32))
+        opt_s.step()
+        opt_v.step()
+    assert scalar.data.shape == () and scalar.data.dtype == np.float32
+    np.testing.assert_array_equal(scalar.data.reshape(1), vector.data)
+
+
 def test_zero_grad_sets_grads_to_none():
     params = [Parameter(P0.copy()), Parameter(P0.copy())]
     opt = optim.SGD(params, lr=0.1)

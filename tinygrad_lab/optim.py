@@ -241,7 +241,7 @@ class SGD(Optimizer):
         g = grad + wd * param if wd else grad  # L2 penalty: d/dp (wd/2 * p²) = wd * p
         if momentum:
             if "momentum_buffer" not in state:
-                state["momentum_buffer"] = g.copy()
+                state["momentum_buffer"] = np.array(g)  # a copy, and an array even if 0-d
             else:
                 buf = state["momentum_buffer"]
                 buf *= momentum  # our own array, safe to change in place
@@ -295,7 +295,8 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # Every array operation below writes into m, v, `scratch` or the parameter: no
         # temporaries of the parameter's size, which for big layers cost more than the math.
-        scratch = np.multiply(grad, 1 - beta1)
+        scratch = np.empty_like(param)  # an array even for a 0-d parameter
+        np.multiply(grad, 1 - beta1, out=scratch)
         m *= beta1
         m += scratch                          # m = β1·m + (1 − β1)·g
         np.multiply(grad, grad, out=scratch)
@@ -364,7 +365,8 @@ class RMSprop(Optimizer):
         g = grad + wd * param if wd else grad
         # In place into the state and one scratch array, as in Adam.
         v = state["square_avg"]
-        scratch = np.multiply(g, g)
+        scratch = np.empty_like(param)  # an array even for a 0-d parameter
+        np.multiply(g, g, out=scratch)
         scratch *= 1 - alpha
         v *= alpha
         v += scratch                          # v = α·v + (1 − α)·g²
