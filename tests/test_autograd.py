@@ -399,3 +399,12 @@ def test_assignment_network_in_float32_is_close_to_float64(assignment_data):
     for a, b in zip(g32, g64):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
+
+
+def test_gradients_of_0d_tensors_are_arrays_after_sums_and_accumulation():
+    # NumPy adds 0-d arrays into scalars; .grad must stay an ndarray all the same.
+    x = Tensor(np.float32(2.0), requires_grad=True)
+    (x * x + x * 3.0 + x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == 8
+    (x * 2.0).backward()  # accumulates into the existing .grad
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == 10

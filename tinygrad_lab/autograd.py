@@ -505,7 +505,10 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 else:
                     # pg or the stored gradient may be another node's array too (Add hands
                     # the same one to both inputs): the first sum makes a new array.
-                    grads[key] = grads[key] + pg
+                    total = grads[key] + pg
+                    if not create_graph and type(total) is not np.ndarray:
+                        total = np.asarray(total)  # NumPy sums 0-d arrays into scalars
+                    grads[key] = total
                     summed.add(key)
             left = pending[key] - 1
             pending[key] = left
@@ -543,7 +546,7 @@ def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
         # g already has the leaf's shape and dtype: the fast constructor skips the checks.
         t.grad = Tensor._from_op(g, False, None)
     else:
-        t.grad = Tensor._from_op(t.grad.data + g, False, None)
+        t.grad = Tensor._from_op(np.asarray(t.grad.data + g), False, None)  # 0-d stays an array
 
 
 def _seed_for(t, grad, create_graph):
