@@ -164,9 +164,13 @@ class Context:
     xp = None  # set to the NumPy namespace below
     scope = None
     trace = None
-    freed = False
 
     # Made by Function.apply, which sets the five slots (and ``scope`` inside a module call).
+
+    @property
+    def freed(self):
+        """True once a backward pass without retain_graph has dropped this node's inputs."""
+        return self.inputs is None
 
     def __repr__(self):
         return f"<{self.op.__name__}>"
@@ -517,9 +521,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         if not retain_graph:
             # Dropping the references frees the intermediate tensors as soon as nobody
             # else holds them: memory stays flat from one training step to the next.
-            ctx.freed = True
             ctx.parents = (None,) * len(parents)
-            ctx.inputs = None
+            ctx.inputs = None  # which also marks the node as freed
     return found
 
 
