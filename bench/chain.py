@@ -28,14 +28,36 @@ from bench.common import in_child, installed, write_record  # noqa: E402
 OPS_PER_LINK = 3  # mul, add, sigmoid
 
 
-def small_chain_tinygrad(n_links=1000):
-    x = tl.Tensor(np.random.default_rng(0).random((4, 4), dtype=np.float32), requires_grad=True)
-    start = time.perf_counter()
-    y = x
-    for _ in range(n_links):
-        y = ((y * 0.5) + x).sigmoid()
-    y.backward(np.ones((4, 4), np.float32))
-    return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
+def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
+    """Both chains in a framework that records as it goes (tinygrad-lab, PyTorch, MyGrad).
+
+    ``leaf(array)`` makes a leaf that requires grad, ``sigmoid(t)`` is the framework's
+    sigmoid, ``ones(shape)`` a gradient to start the backward pass. Returns (µs per op of
+    the 4×4 chain, [build s, backward s] of the 100,000-op chain).
+    """
+    def small():
+        x = leaf(np.random.default_rng(0).random((4, 4), dtype=np.float32))
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_links):
+            y = sigmoid(y * 0.5 + x)
+        y.backward(ones((4, 4)))
+        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
+
+    def long():
+        x = leaf(np.array(1.0, np.float32))
+        gc.collect()
+        start = time.perf_counter()
+        y = x
+        for _ in range(n_long):
+            y = y * 1.0000001
+        built = time.perf_counter()
+        y.backward(ones(()))
+        return built - start, time.perf_counter() - built
+
+    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
+    builds, backs = zip(*(long() for _ in range(repeats)))
+    return small_us, [statistics.median(builds), statistics.median(backs)]
 
 
 def small_chain_numpy(n_links=1000):
@@ -56,19 +78,6 @@ def small_chain_numpy(n_links=1000):
     return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
 
 
-def long_chain(n):
-    x = tl.Tensor(1.0, requires_grad=True)
-    gc.collect()
-    start = time.perf_counter()
-    y = x
-    for _ in range(n):
-        y = y * 1.0000001
-    built = time.perf_counter()
-    y.backward()
-    done = time.perf_counter()
-    return built - start, done - built
-
-
 def graph_bytes_per_node(n):
     x = tl.Tensor(1.0, requires_grad=True)
     gc.collect()
@@ -82,63 +91,16 @@ def graph_bytes_per_node(n):
     return current / n
 
 
-# --- the same two chains in the other frameworks -----------------------------------------
-def _torch_chains(n_links=1000, n_long=100_000, repeats=3):
-    """Runs in a child process: (µs per small op, [build s, backward s] of the long chain)."""
+def _torch_chains():
+    """Runs in a child process (see ``others``)."""
     import torch
-
-    def small():
-        x = torch.rand(4, 4, requires_grad=True)
-        start = time.perf_counter()
-        y = x
-        for _ in range(n_links):
-            y = torch.sigmoid(y * 0.5 + x)
-        y.backward(torch.ones(4, 4))
-        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
-
-    def long():
-        x = torch.tensor(1.0, requires_grad=True)
-        gc.collect()
-        start = time.perf_counter()
-        y = x
-        for _ in range(n_long):
-            y = y * 1.0000001
-        built = time.perf_counter()
-        y.backward()
-        return built - start, time.perf_counter() - built
-
-    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    builds, backs = zip(*(long() for _ in range(repeats)))
-    return small_us, [statistics.median(builds), statistics.median(backs)]
+    return _chains(lambda a: torch.tensor(a, requires_grad=True), torch.sigmoid, torch.ones)
 
 
-def _mygrad_chains(n_links=1000, n_long=100_000, repeats=3):
+def _mygrad_chains():
     import mygrad as mg
     from mygrad.nnet.activations import sigmoid
-
-    def small():
-        x = mg.Tensor(np.random.default_rng(0).random((4, 4), dtype=np.float32))
-        start = time.perf_counter()
-        y = x
-        for _ in range(n_links):
-            y = sigmoid(y * 0.5 + x)
-        y.backward(np.ones((4, 4), np.float32))
-        return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
-
-    def long():
-        x = mg.Tensor(1.0)
-        gc.collect()
-        start = time.perf_counter()
-        y = x
-        for _ in range(n_long):
-            y = y * 1.0000001
-        built = time.perf_counter()
-        y.backward()
-        return built - start, time.perf_counter() - built
-
-    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    builds, backs = zip(*(long() for _ in range(repeats)))
-    return small_us, [statistics.median(builds), statistics.median(backs)]
+    return _chains(mg.Tensor, sigmoid, lambda shape: np.ones(shape, np.float32))
 
 
 def _hips_autograd_chains(n_links=1000, n_long=100_000, repeats=3):
@@ -194,14 +156,14 @@ def others():
     return found
 
 
-def run(repeats=7):
-    tiny = statistics.median(small_chain_tinygrad() for _ in range(repeats))
+def run(repeats=5):
+    small_us, (build, back) = _chains(lambda a: tl.Tensor(a, requires_grad=True),
+                                      lambda t: t.sigmoid(),
+                                      lambda shape: np.ones(shape, np.float32), repeats=repeats)
     numpy_ = statistics.median(small_chain_numpy() for _ in range(repeats))
-    builds, backs = zip(*(long_chain(100_000) for _ in range(3)))
     return {
-        "small_op_us": tiny * 1e6, "numpy_small_op_us": numpy_ * 1e6,
-        "chain_100k_build_s": statistics.median(builds),
-        "chain_100k_backward_s": statistics.median(backs),
+        "small_op_us": small_us, "numpy_small_op_us": numpy_ * 1e6,
+        "chain_100k_build_s": build, "chain_100k_backward_s": back,
         "bytes_per_node_10k": graph_bytes_per_node(10_000),
         "bytes_per_node_100k": graph_bytes_per_node(100_000),
         "others": others(),
