@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tinygrad_lab as tl
 from tinygrad_lab import data
 from tinygrad_lab.data import (ChecksumError, DataError, DataLoader, Dataset,
                                DatasetUnavailableError)
@@ -475,10 +476,16 @@ def test_one_hot():
     out = data.one_hot(np.array([2, 0, 1]), 4)
     assert out.dtype == np.float32 and out.shape == (3, 4)
     assert out.tolist() == [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]]
-    with pytest.raises(ValueError, match="outside 0..2"):
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 2\] for 3 classes"):
         data.one_hot(np.array([3]), 3)
     with pytest.raises(ValueError, match="integer class indices"):
         data.one_hot(np.array([0.5]), 3)
+    with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
+        data.one_hot(np.array([0]), 0)
+    # data.one_hot is tl.one_hot with a 1-D check: the same rows, the same range check
+    assert np.array_equal(out, tl.one_hot(np.array([2, 0, 1]), 4))
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 2\] for 3 classes"):
+        tl.one_hot(np.array([[0], [3]]), 3)
 
 
 # --------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from tqdm import tqdm  # not tqdm.auto: it warns in notebooks without ipywidgets
 
+from . import functional as F
 from .tensor import Tensor
 
 __all__ = [
@@ -625,20 +626,15 @@ def _fits(stat_shape, example_shape) -> bool:
 
 
 def one_hot(y, num_classes: int) -> np.ndarray:
-    """Class indices ``(N,)`` -> float32 rows ``(N, num_classes)`` with a single 1."""
+    """Class indices ``(N,)`` -> float32 rows ``(N, num_classes)`` with a single 1.
+
+    ``tl.one_hot`` with a data set's shape check: ``y`` must be one label per example.
+    """
     y = np.asarray(y)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes <= 0:
-        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise ValueError(f"one_hot: y must be a 1-D array of integer class indices, got "
                          f"shape {y.shape} dtype {y.dtype}")
-    if len(y) and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"one_hot: labels span {y.min()}..{y.max()}, outside "
-                         f"0..{num_classes - 1} for num_classes={num_classes}")
-    out = np.zeros((len(y), num_classes), dtype=np.float32)
-    out[np.arange(len(y)), y] = 1.0
-    return out
+    return F.one_hot(y, num_classes)
 
 
 # --------------------------------------------------------------------------------------

@@ -285,17 +285,25 @@ def log_softmax(x, axis=-1):
 # --- losses ---------------------------------------------------------------------------
 def one_hot(indices, num_classes, dtype=np.float32):
     """Rows of the identity: class indices (N,) → (N, num_classes)."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes <= 0:
+        raise ValueError(f"one_hot: num_classes must be a positive int, got {num_classes!r}")
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: class indices must be integers, got dtype {idx.dtype}")
-    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes - 1}], "
-                         f"got values from {idx.min()} to {idx.max()}")
+    _check_class_range("one_hot", idx, num_classes)
     return _one_hot_rows(idx, num_classes, dtype)
 
 
 def _one_hot_rows(idx, num_classes, dtype):
     return np.eye(num_classes, dtype=dtype)[idx]
+
+
+def _check_class_range(name, idx, num_classes):
+    """Integer class indices must each name one of the classes 0 … num_classes − 1."""
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"{name}: class indices must lie in [0, {num_classes - 1}] for "
+                         f"{num_classes} classes, got values from {idx.min()} to {idx.max()}")
 
 
 def _targets_like(name, pred, targets):
@@ -328,9 +336,7 @@ def _class_targets(name, logits, targets):
         if raw.shape != (n,):
             raise ValueError(f"{name}: class-index targets must have shape ({n},) for "
                              f"scores of shape {logits.shape}, got {raw.shape}")
-        if raw.size and (raw.min() < 0 or raw.max() >= c):
-            raise ValueError(f"{name}: class indices must lie in [0, {c - 1}] for {c} classes, "
-                             f"got values from {raw.min()} to {raw.max()}")
+        _check_class_range(name, raw, c)
         return raw
     if raw.shape == (n,):
         raise ValueError(f"{name}: targets of shape {raw.shape} look like class indices but have "
