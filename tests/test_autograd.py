@@ -2,7 +2,6 @@
 against closed forms, detect_anomaly, the custom-op mechanism, and the assignment's
 networks with their hand-derived backward passes."""
 import sys
-import warnings
 
 import numpy as np
 import pytest
