@@ -33,7 +33,7 @@ from . import functional as F
 from . import init as _init
 from . import ops
 from .autograd import _module_stack
-from .tensor import Parameter, Tensor, as_tensor
+from .tensor import Parameter, Tensor, _HookHandle, as_tensor
 
 __all__ = [
     "Parameter",
@@ -72,15 +72,6 @@ class LoadResult(NamedTuple):
 
     missing_keys: list
     unexpected_keys: list
-
-
-class _ForwardHookHandle:
-    def __init__(self, hooks: list, fn) -> None:
-        self._hooks, self._fn = hooks, fn
-
-    def remove(self) -> None:
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
 
 
 class Module:
@@ -275,7 +266,7 @@ class Module:
         ``remove()`` unregisters the hook.
         """
         self._forward_hooks.append(fn)
-        return _ForwardHookHandle(self._forward_hooks, fn)
+        return _HookHandle(self._forward_hooks, fn)
 
     # -- printing ------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -162,7 +162,7 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return _HookHandle(self, fn)
+        return _HookHandle(self._hooks, fn)
 
     def zero_grad(self):
         """Forget the accumulated gradient."""
@@ -263,13 +263,15 @@ class Parameter(Tensor):
 
 
 class _HookHandle:
-    def __init__(self, tensor, fn):
-        self._tensor, self._fn = tensor, fn
+    """What ``register_hook`` (and ``Module.register_forward_hook``) return: ``remove()``
+    takes ``fn`` out of the list of hooks it was added to."""
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
 
     def remove(self):
-        hooks = self._tensor._hooks
-        if hooks and self._fn in hooks:
-            hooks.remove(self._fn)
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
 
 
 def as_tensor(x) -> Tensor:
