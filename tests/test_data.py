@@ -237,7 +237,13 @@ def test_images_and_labels_that_do_not_match(tmp_path):
     with pytest.raises(DataError, match="4 images .* but 2 labels"):
         data.load_mnist(root=root, download=False)
     write_idx(root / "t10k-labels-idx1-ubyte.gz", np.zeros((4, 28, 28), np.uint8))
-    with pytest.raises(DataError, match="expected IDX labels"):
+    with pytest.raises(DataError, match=r"expected IDX labels \(magic 0x00000801: 1-D unsigned "
+                                        r"bytes\), got a 3-D uint8 .* is this an images file\?"):
+        data.load_mnist(root=root, download=False)
+    tiny_mnist(root)
+    write_idx(root / "t10k-images-idx3-ubyte.gz", np.array([1, 2, 3, 4], np.uint8))
+    with pytest.raises(DataError, match=r"expected IDX images \(magic 0x00000803: 3-D unsigned "
+                                        r"bytes\), got a 1-D uint8 .* is this a labels file\?"):
         data.load_mnist(root=root, download=False)
 
 

@@ -217,22 +217,20 @@ def _parse_idx_header(raw: bytes, path: Path):
     return np.dtype(_IDX_DTYPES[type_code]), shape, header_size
 
 
-def _read_idx_images(path: Path) -> np.ndarray:
-    images = read_idx(path)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise DataError(f"{path}: expected IDX images (magic 0x{IDX_IMAGES_MAGIC:08x}: 3-D "
-                        f"unsigned bytes), got a {images.ndim}-D {images.dtype} array "
-                        f"{images.shape}; is this a labels file?")
-    return images
+# What an images file and a labels file hold: (dimensions, magic number, the other kind).
+_IDX_KINDS = {"images": (3, IDX_IMAGES_MAGIC, "a labels file"),
+              "labels": (1, IDX_LABELS_MAGIC, "an images file")}
 
 
-def _read_idx_labels(path: Path) -> np.ndarray:
-    labels = read_idx(path)
-    if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise DataError(f"{path}: expected IDX labels (magic 0x{IDX_LABELS_MAGIC:08x}: 1-D "
-                        f"unsigned bytes), got a {labels.ndim}-D {labels.dtype} array "
-                        f"{labels.shape}; is this an images file?")
-    return labels
+def _read_idx_of_kind(path: Path, kind: str) -> np.ndarray:
+    """An IDX file that must hold ``kind``: "images" (3-D bytes) or "labels" (1-D bytes)."""
+    ndim, magic, other = _IDX_KINDS[kind]
+    array = read_idx(path)
+    if array.ndim != ndim or array.dtype != np.uint8:
+        raise DataError(f"{path}: expected IDX {kind} (magic 0x{magic:08x}: {ndim}-D "
+                        f"unsigned bytes), got a {array.ndim}-D {array.dtype} array "
+                        f"{array.shape}; is this {other}?")
+    return array
 
 
 # --------------------------------------------------------------------------------------
@@ -509,8 +507,8 @@ def _missing_message(info, files, search_dirs, cache, reason) -> str:
 
 
 def _idx_split(info, paths, split, flatten) -> Dataset:
-    images = _read_idx_images(paths[f"{split}-images"])
-    labels = _read_idx_labels(paths[f"{split}-labels"])
+    images = _read_idx_of_kind(paths[f"{split}-images"], "images")
+    labels = _read_idx_of_kind(paths[f"{split}-labels"], "labels")
     if len(images) != len(labels):
         raise DataError(f"{info.title} {split}: {len(images)} images "
                         f"({paths[f'{split}-images']}) but {len(labels)} labels "
