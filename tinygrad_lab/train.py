@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import sys
-import tempfile
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ import numpy as np
 from . import functional as F
 from .autograd import no_grad
 from .data import DataLoader, Dataset
+from .files import atomic_file, write_atomic
 from .schedules import Schedule, Scheduler, get_schedule
 from .tensor import Tensor
 
@@ -103,7 +102,7 @@ class History:
 
     def save(self, path):
         """Write the history as JSON (atomically)."""
-        _atomic_write_text(Path(path), json.dumps(self.to_dict()))
+        write_atomic(path, json.dumps(self.to_dict()))
 
     @classmethod
     def load(cls, path) -> "History":
@@ -453,41 +452,6 @@ def _progress_bar(total, done, progress):
 # ---------------------------------------------------------------------------
 # Checkpoints: one .npz (arrays) holding a JSON string (everything else)
 # ---------------------------------------------------------------------------
-def _readable_by_all(fd):
-    """mkstemp makes files owner-only (0600); give them the usual rights of a new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-
-
-@contextlib.contextmanager
-def _atomic_file(path: Path, mode="w"):
-    """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
-
-    A crash (or an exception) mid-write leaves the previous file intact and no
-    temporary behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    _readable_by_all(fd)
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str):
-    with _atomic_file(path) as f:
-        f.write(text)
-
-
 def save_checkpoint(path, model, optimizer=None, history=None, scheduler=None, loader=None,
                     config=None):
     """Write model (+ optimizer, schedule, data order, history, config) to one .npz, atomically.
@@ -514,7 +478,7 @@ def save_checkpoint(path, model, optimizer=None, history=None, scheduler=None, l
         meta["optimizer"] = {"type": type(optimizer).__name__, "param_groups": sd["param_groups"],
                              "scalars": scalars}
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
-    with _atomic_file(path, "wb") as f:
+    with atomic_file(path, "wb") as f:
         np.savez(f, **arrays)
     return path
 

@@ -45,18 +45,16 @@ doubles, so snapshots remain evenly spaced however long training runs.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tinygrad_lab import nn
+from tinygrad_lab.files import write_atomic
 from tinygrad_lab.train import Callback
 
 __all__ = ["Recorder", "Records", "LayerInfo", "load_records", "find_layers",
@@ -383,23 +381,6 @@ class Recorder(Callback):
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
-def _atomic_write(path: Path, data: bytes):
-    """Write beside ``path`` and rename into place: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_records(records: Records, run_dir, settings=None) -> Path:
     """Write ``records`` as ``run_dir/records.npz`` (arrays) + ``records.json`` (index)."""
     run_dir = Path(run_dir)
@@ -407,11 +388,11 @@ def save_records(records: Records, run_dir, settings=None) -> Path:
     arrays.update(records.arrays)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    _atomic_write(run_dir / RECORDS_FILE, buffer.getvalue())
+    write_atomic(run_dir / RECORDS_FILE, buffer.getvalue())
     index = {"format": FORMAT, "file": RECORDS_FILE, "snapshots": len(records),
              "iterations": records.iteration.tolist(), "input_shape": list(records.input_shape),
              "layers": [asdict(info) for info in records.layers], "settings": settings or {}}
-    _atomic_write(run_dir / INDEX_FILE, json.dumps(index, indent=2).encode())
+    write_atomic(run_dir / INDEX_FILE, json.dumps(index, indent=2).encode())
     return run_dir / RECORDS_FILE
 
 

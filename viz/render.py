@@ -7,11 +7,12 @@ it), and rendering raises :class:`GraphvizNotFoundError` saying how to install i
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import graphviz
+
+from tinygrad_lab.files import write_atomic
 
 __all__ = ["save", "render", "dot_available", "GraphvizNotFoundError", "INSTALL_HINT", "FORMATS"]
 
@@ -67,10 +68,5 @@ def save(graph: graphviz.Digraph, path, format: str | None = None, dpi: float | 
         if format not in FORMATS:
             raise ValueError(f"save: cannot tell the format from {path.name!r}; use a name "
                              f"ending in .svg, .png, .pdf or .dot, or pass format=")
-    data = render(graph, format, dpi=dpi)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write next to the target, then rename: a failed write never leaves half a picture.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    # Written beside the target, then renamed: a failed write never leaves half a picture.
+    return write_atomic(path, render(graph, format, dpi=dpi))

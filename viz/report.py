@@ -21,11 +21,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinygrad_lab.files import write_atomic
 from tinygrad_lab.train import History, evaluate
 
 from . import plot_eval, plot_panel, plot_training
 from .diagnostics import diagnose
-from .record import INDEX_FILE, _atomic_write, load_records
+from .record import INDEX_FILE, load_records
 
 __all__ = ["write_report", "ReportPaths", "FIGURES_DIR"]
 
@@ -291,8 +292,8 @@ def write_report(run_dir, model=None, test_data=None, out_dir=None, tsne_layer=N
 
     title = f"Training report: {run_dir.resolve().name}"
     html_path, md_path = out / "report.html", out / "report.md"
-    _atomic_write(html_path, _render_html(title, summary, config, findings, sections).encode())
-    _atomic_write(md_path, _render_markdown(title, summary, config, findings, sections,
+    write_atomic(html_path, _render_html(title, summary, config, findings, sections).encode())
+    write_atomic(md_path, _render_markdown(title, summary, config, findings, sections,
                                             out).encode())
     figures = [fig.path for section in sections for fig in section.figures]
     return ReportPaths(html_path, md_path, figures)

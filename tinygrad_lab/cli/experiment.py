@@ -24,7 +24,8 @@ import numpy as np
 from .. import data as tl_data
 from .. import init as tl_init
 from .. import optim
-from ..train import _atomic_write_text, evaluate, fit, load_checkpoint
+from ..files import write_json
+from ..train import evaluate, fit, load_checkpoint
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 
@@ -175,7 +176,7 @@ def run(config: RunConfig, out_dir, callbacks=(), progress=None, data=None):
     """Train as the config says, write the run folder, return (model, history, summary)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    write_json(out / "config.json", config.to_dict())
     train, val, test = data or load_data(config)
     model = build_model(config, int(np.prod(train.X.shape[1:])), train.num_classes)
     optimizer = build_optimizer(config, model)
@@ -196,7 +197,7 @@ def run(config: RunConfig, out_dir, callbacks=(), progress=None, data=None):
                "train_seconds": round(seconds, 3), "dataset": config.dataset,
                "n_train": len(train), "n_val": len(val), "n_test": len(test)}
     # summary.json last and atomically: its presence means "this run finished" to sweeps.
-    _atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    write_json(out / "summary.json", summary)
     return model, history, summary
 
 

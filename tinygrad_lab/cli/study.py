@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_json
 from ..train import Callback, History, TrainingDiverged, evaluate, get_loss
 from .experiment import RunConfig, load_data, run
 
@@ -221,14 +221,6 @@ def _data_for(config: RunConfig):
     return _DATA_CACHE[key]
 
 
-def _write_json(path: Path, data):
-    """Write beside the destination, then rename: a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def _recorder_every(iterations: int, snapshots: int) -> int:
     return max(1, iterations // max(snapshots, 1))
 
@@ -265,7 +257,7 @@ def train_trial(config_dict: dict, run_dir: str, snapshots: int = 20) -> dict:
             history.save(out / "history.json")
             if recorder.snapshots:
                 recorder.save()
-            _write_json(out / "summary.json", {**history.summary(), "diverged": True,
+            write_json(out / "summary.json", {**history.summary(), "diverged": True,
                                                "error": diverged, "dataset": config.dataset,
                                                "n_train": len(train), "n_val": len(val)})
     extras = {**check.result(),
@@ -274,7 +266,7 @@ def train_trial(config_dict: dict, run_dir: str, snapshots: int = 20) -> dict:
     if diverged is None:
         _, _, predicted = evaluate(model, val, config.loss)
         extras["val_predicted_counts"] = np.bincount(predicted, minlength=val.num_classes).tolist()
-    _write_json(out / RUN_EXTRAS, extras)
+    write_json(out / RUN_EXTRAS, extras)
     return extras
 
 

@@ -29,13 +29,13 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..files import write_json
 from ..train import History, TrainingDiverged
 from .experiment import RunConfig, build_model, build_optimizer, build_schedule, run
 
@@ -144,14 +144,6 @@ def is_finished(run_dir, config: RunConfig) -> bool:
     return saved == _config_json(config)
 
 
-def _write_json(path: Path, data):
-    """Write JSON beside its destination, then rename: a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def train_one(config_dict: dict, run_dir: str, record: bool = False) -> dict:
     """Train one run into ``run_dir`` (emptied first); return {"status", "error", "summary", ...}.
 
@@ -175,7 +167,7 @@ def train_one(config_dict: dict, run_dir: str, record: bool = False) -> dict:
         history.save(out / "history.json")
         summary = {**history.summary(), "diverged": True, "error": str(err),
                    "dataset": config.dataset}
-        _write_json(out / "summary.json", summary)
+        write_json(out / "summary.json", summary)
         return {"status": "diverged", "error": str(err), "summary": summary,
                 "seconds": time.perf_counter() - start}
     return {"status": "done", "error": None, "summary": summary,
@@ -269,7 +261,7 @@ def run_sweep(base: RunConfig, grid: dict, out_dir, jobs=None, target=0.9, recor
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "sweep.json", {"base": base.to_dict(), "grid": {
+    write_json(out / "sweep.json", {"base": base.to_dict(), "grid": {
         k: [v if not isinstance(v, tuple) else list(v) for v in vs] for k, vs in grid.items()},
         "target": target, "runs": [r.name for r in runs]})
 
