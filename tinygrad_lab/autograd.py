@@ -415,6 +415,10 @@ _FREED_MESSAGE = (
 )
 
 
+# What a freed node keeps in place of its parents, made once for the usual arities.
+_NO_PARENTS = tuple((None,) * n for n in range(4))
+
+
 def _count_consumers(roots):
     """For every tensor that gradients will reach, how many graph edges point at it."""
     pending = {}
@@ -428,7 +432,7 @@ def _count_consumers(roots):
         ctx = t._ctx
         if ctx is None:
             continue
-        if ctx.freed:
+        if ctx.inputs is None:  # ctx.freed, without a property call in this hot loop
             raise RuntimeError(_FREED_MESSAGE)
         for p in ctx.parents:
             if p is None or not p._requires_grad:
@@ -499,8 +503,9 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 # The usual case is an array of the input's exact shape and dtype; anything
                 # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
                 target = parent.data
-                if (special or type(pg) is not np.ndarray or pg.shape != target.shape
-                        or pg.dtype != target.dtype):
+                if type(pg) is not np.ndarray and not special:
+                    pg = np.asarray(pg)  # NumPy returns scalars, not arrays, for 0-d results
+                if special or pg.shape != target.shape or pg.dtype != target.dtype:
                     pg = _conform(ctx, i, pg, target, create_graph)
                 if key not in grads:
                     grads[key] = pg
@@ -521,7 +526,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         if not retain_graph:
             # Dropping the references frees the intermediate tensors as soon as nobody
             # else holds them: memory stays flat from one training step to the next.
-            ctx.parents = (None,) * len(parents)
+            n = len(parents)
+            ctx.parents = _NO_PARENTS[n] if n < len(_NO_PARENTS) else (None,) * n
             ctx.inputs = None  # which also marks the node as freed
     return found
 
