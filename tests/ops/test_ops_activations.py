@@ -82,6 +82,15 @@ def test_sigmoid_is_stable_for_large_inputs(dtype):
     assert np.all(np.isfinite(h.numpy()))
 
 
+def test_sigmoid_silences_overflow_only_inside_itself():
+    # The sigmoid ignores overflow (e^(−kz) = inf gives σ = 0, the right answer); the
+    # caller's NumPy error settings must be back in force as soon as it returns.
+    with np.errstate(over="raise"):
+        Tensor(np.array([-1000.0], np.float32)).sigmoid(k=10.0)
+        with pytest.raises(FloatingPointError):
+            np.exp(np.array([1000.0], np.float32))
+
+
 @pytest.mark.parametrize("dtype, z", [(np.float32, [-10.0, -20.0, -80.0]),
                                       (np.float64, [-20.0, -40.0, -700.0])])
 def test_sigmoid_keeps_relative_precision_in_the_left_tail(dtype, z):
