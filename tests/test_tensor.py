@@ -178,6 +178,18 @@ def test_graph_is_freed_after_backward_and_a_second_pass_is_a_clear_error():
         loss.backward()
 
 
+def test_a_freed_node_keeps_its_arity_but_no_parents():
+    # Freeing drops the references to the inputs (memory stays flat) and keeps one None per
+    # input, so the node still says how many inputs it had; five inputs take the general path.
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    product = x * x
+    stacked = tl.stack([product] * 5)
+    stacked.sum().backward()
+    for node, arity in ((product._ctx, 2), (stacked._ctx, 5)):
+        assert node.freed and node.parents == (None,) * arity
+    np.testing.assert_allclose(x.grad.numpy(), [10.0, 20.0])  # five copies of 2x
+
+
 def test_freed_shared_subgraph_is_detected_from_another_output():
     x = Tensor([1.0, 2.0], requires_grad=True)
     h = x.exp()
