@@ -36,24 +36,22 @@ EPOCHS = FASHION["epochs"]
 BATCH = FASHION["batch_size"]
 
 
-def tinygrad_lab_run(seed=0):
+def tinygrad_lab_run(config, data):
     """``tinygrad-lab train`` on the recipe: ``fit`` with all its bookkeeping."""
     from bench.train import timed_run
-    config = RunConfig(**{**FASHION, "seed": seed})
-    result = timed_run(config, data=load_data(config))
+    result = timed_run(config, data=data)
     return {"test_accuracy": result["test_accuracy"], "train_seconds": result["train_seconds"]}
 
 
-def tinygrad_lab_bare_run(seed=0):
+def tinygrad_lab_bare_run(config, data):
     """The recipe as the shortest tinygrad-lab loop, step for step PyTorch's bare loop."""
     import tinygrad_lab as tl
-    config = RunConfig(**{**FASHION, "seed": seed})
-    train, _, test = load_data(config)
+    train, _, test = data
     model = build_model(config, train.X.shape[1], 10)
     opt = build_optimizer(config, model)
     steps_per_epoch = -(-len(train.y) // BATCH)
     sched = tl.schedules.Scheduler(opt, build_schedule(config, EPOCHS * steps_per_epoch))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.seed)
     start = time.perf_counter()
     for _ in range(EPOCHS):
         order = rng.permutation(len(train.y))
@@ -124,8 +122,10 @@ PAIRS = (("tinygrad-lab bare", "pytorch bare"), ("tinygrad-lab fit", "pytorch sa
 
 
 def run(seed=0):
-    result = {"tinygrad-lab bare": tinygrad_lab_bare_run(seed),
-              "tinygrad-lab fit": tinygrad_lab_run(seed)}
+    config = RunConfig(**{**FASHION, "seed": seed})
+    data = load_data(config)  # read once for both tinygrad-lab runs
+    result = {"tinygrad-lab bare": tinygrad_lab_bare_run(config, data),
+              "tinygrad-lab fit": tinygrad_lab_run(config, data)}
     if installed("torch"):
         for name, same_work in (("pytorch bare", False), ("pytorch same work", True)):
             result[name] = in_child("endtoend", "pytorch_run", seed, same_work=same_work)
