@@ -4,8 +4,10 @@
 
 1. A chain of small (4×4) elementwise ops, forward + backward, in µs per op, beside
    NumPy doing the same forward and a hand-written backward.
-2. A chain of 100,000 scalar ops: seconds to build and to backpropagate, and the memory
-   the graph holds per node (tracemalloc), at 10,000 and 100,000 nodes: linear if equal.
+2. A chain of 100,000 scalar ops: seconds to build and to backpropagate, the part of the
+   build spent in Python's garbage collector (which walks every node the graph holds, again
+   and again as it grows), and the memory the graph holds per node (tracemalloc), at 10,000
+   and 100,000 nodes: linear if equal.
 
 Both chains are also timed in PyTorch (in a child process, see ``common.in_child``),
 MyGrad and HIPS autograd when they are installed; missing ones are skipped.
@@ -28,12 +30,43 @@ from bench.common import in_child, installed, write_record  # noqa: E402
 OPS_PER_LINK = 3  # mul, add, sigmoid
 
 
+class CollectorClock:
+    """Inside the block, the seconds Python's garbage collector ran and its full collections.
+
+    Uses ``gc.callbacks``, which the collector calls at the start and end of each
+    collection; it does not change when collections happen.
+    """
+
+    def __enter__(self):
+        self.seconds, self.full_collections, self._started = 0.0, 0, None
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._callback)
+        return False
+
+    def _callback(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self.full_collections += info["generation"] == 2
+            self._started = None
+
+
+def _long_chain_stats(runs):
+    """Medians over runs of (build s, backward s, collector s, full collections)."""
+    keys = ("build_s", "backward_s", "gc_s", "full_collections")
+    return {key: statistics.median(column) for key, column in zip(keys, zip(*runs))}
+
+
 def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
     """Both chains in a framework that records as it goes (tinygrad-lab, PyTorch, MyGrad).
 
     ``leaf(array)`` makes a leaf that requires grad, ``sigmoid(t)`` is the framework's
     sigmoid, ``ones(shape)`` a gradient to start the backward pass. Returns (µs per op of
-    the 4×4 chain, [build s, backward s] of the 100,000-op chain).
+    the 4×4 chain, the 100,000-op chain's figures from ``_long_chain_stats``).
     """
     def small():
         x = leaf(np.random.default_rng(0).random((4, 4), dtype=np.float32))
@@ -47,17 +80,18 @@ def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
     def long():
         x = leaf(np.array(1.0, np.float32))
         gc.collect()
-        start = time.perf_counter()
-        y = x
-        for _ in range(n_long):
-            y = y * 1.0000001
-        built = time.perf_counter()
+        with CollectorClock() as collector:
+            start = time.perf_counter()
+            y = x
+            for _ in range(n_long):
+                y = y * 1.0000001
+            built = time.perf_counter()
         y.backward(ones(()))
-        return built - start, time.perf_counter() - built
+        return (built - start, time.perf_counter() - built, collector.seconds,
+                collector.full_collections)
 
     small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    builds, backs = zip(*(long() for _ in range(repeats)))
-    return small_us, [statistics.median(builds), statistics.median(backs)]
+    return small_us, _long_chain_stats([long() for _ in range(repeats)])
 
 
 def small_chain_numpy(n_links=1000):
@@ -130,40 +164,43 @@ def _hips_autograd_chains(n_links=1000, n_long=100_000, repeats=3):
 
     def long():
         gc.collect()
-        start = time.perf_counter()
-        vjp, _ = make_vjp(scalars)(1.0)
-        built = time.perf_counter()
+        with CollectorClock() as collector:
+            start = time.perf_counter()
+            vjp, _ = make_vjp(scalars)(1.0)
+            built = time.perf_counter()
         vjp(1.0)
-        return built - start, time.perf_counter() - built
+        return (built - start, time.perf_counter() - built, collector.seconds,
+                collector.full_collections)
 
     small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    builds, backs = zip(*(long() for _ in range(repeats)))
-    return small_us, [statistics.median(builds), statistics.median(backs)]
+    return small_us, _long_chain_stats([long() for _ in range(repeats)])
+
+
+def _record(small_us, long_chain):
+    return {"small_op_us": small_us,
+            **{f"chain_100k_{key}": value for key, value in long_chain.items()}}
 
 
 def others():
-    """{framework: {"small_op_us", "chain_100k_build_s", "chain_100k_backward_s"}} for the
-    installed ones."""
+    """{framework: {"small_op_us", "chain_100k_build_s", "chain_100k_backward_s",
+    "chain_100k_gc_s", "chain_100k_full_collections"}} for the installed ones."""
     found = {}
     runs = (("pytorch", "torch", lambda: in_child("chain", "_torch_chains")),
             ("mygrad", "mygrad", _mygrad_chains),
             ("hips-autograd", "autograd", _hips_autograd_chains))
     for name, module, fn in runs:
         if installed(module):
-            small_us, (build, back) = fn()
-            found[name] = {"small_op_us": small_us, "chain_100k_build_s": build,
-                           "chain_100k_backward_s": back}
+            found[name] = _record(*fn())
     return found
 
 
 def run(repeats=5):
-    small_us, (build, back) = _chains(lambda a: tl.Tensor(a, requires_grad=True),
-                                      lambda t: t.sigmoid(),
-                                      lambda shape: np.ones(shape, np.float32), repeats=repeats)
+    small_us, long_chain = _chains(lambda a: tl.Tensor(a, requires_grad=True),
+                                   lambda t: t.sigmoid(),
+                                   lambda shape: np.ones(shape, np.float32), repeats=repeats)
     numpy_ = statistics.median(small_chain_numpy() for _ in range(repeats))
     return {
-        "small_op_us": small_us, "numpy_small_op_us": numpy_ * 1e6,
-        "chain_100k_build_s": build, "chain_100k_backward_s": back,
+        **_record(small_us, long_chain), "numpy_small_op_us": numpy_ * 1e6,
         "bytes_per_node_10k": graph_bytes_per_node(10_000),
         "bytes_per_node_100k": graph_bytes_per_node(100_000),
         "others": others(),
@@ -175,17 +212,21 @@ def main():
     print(f"4×4 elementwise op, forward+backward: tinygrad-lab {r['small_op_us']:.2f} µs/op, "
           f"hand-written NumPy {r['numpy_small_op_us']:.2f} µs/op "
           f"(overhead {r['small_op_us'] - r['numpy_small_op_us']:.2f} µs/op)")
-    print(f"100,000-op chain: build {r['chain_100k_build_s']:.3f} s + backward "
-          f"{r['chain_100k_backward_s']:.3f} s = "
-          f"{r['chain_100k_build_s'] + r['chain_100k_backward_s']:.3f} s")
+    print(f"100,000-op chain: {_long_chain_text(r)}")
     print(f"graph memory per node: {r['bytes_per_node_10k']:.0f} B at 10k nodes, "
           f"{r['bytes_per_node_100k']:.0f} B at 100k nodes (equal = linear)")
     for name, o in r["others"].items():
-        build, back = o["chain_100k_build_s"], o["chain_100k_backward_s"]
         print(f"  {name:<14} 4×4 op {o['small_op_us']:.2f} µs/op "
-              f"({o['small_op_us'] / r['numpy_small_op_us']:.1f}x NumPy); 100k chain build "
-              f"{build:.3f} s + backward {back:.3f} s = {build + back:.3f} s")
+              f"({o['small_op_us'] / r['numpy_small_op_us']:.1f}x NumPy); 100k chain "
+              f"{_long_chain_text(o)}")
     write_record("chain", r)
+
+
+def _long_chain_text(r):
+    build, back = r["chain_100k_build_s"], r["chain_100k_backward_s"]
+    return (f"build {build:.3f} s (in the garbage collector {r['chain_100k_gc_s']:.3f} s, "
+            f"{r['chain_100k_full_collections']:.0f} full collections) + backward "
+            f"{back:.3f} s = {build + back:.3f} s")
 
 
 if __name__ == "__main__":
