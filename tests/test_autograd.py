@@ -66,6 +66,89 @@ def test_summing_many_gradients_in_place_leaves_every_other_gradient_untouched()
     np.testing.assert_array_equal(x.grad.numpy(), [6, 60])   # (2 + 3)·g from h, 1·g direct
 
 
+# --- the order of the backward pass --------------------------------------------------------------
+def test_backward_visits_ops_newest_first_then_the_leaves():
+    # v is made after u, so v's op is visited first, though the Add lists u second.
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    u = x * 2.0
+    v = x * 3.0
+    L = (v + u).sum()
+    order = []
+    for t, name in ((x, "x"), (u, "u"), (v, "v"), (L, "L")):
+        t.register_hook(lambda g, name=name: order.append(name))
+    L.backward()
+    assert order == ["L", "v", "u", "x"]
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
+
+
+UNARY = {"tanh": lambda a: a.tanh(), "exp": lambda a: (a * 0.3).exp(), "square": lambda a: a * a}
+BINARY = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "sub": lambda a, b: a - b}
+
+
+@st.composite
+def random_graphs(draw):
+    """A DAG on three leaves: steps (op name, indices of earlier tensors) and the indices of
+    the tensors the loss sums (always the last one; those it does not use get no gradient)."""
+    steps = []
+    for n in range(3, 3 + draw(st.integers(1, 12))):
+        if draw(st.booleans()):
+            steps.append((draw(st.sampled_from(sorted(UNARY))), (draw(st.integers(0, n - 1)),)))
+        else:
+            steps.append((draw(st.sampled_from(sorted(BINARY))),
+                          (draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1)))))
+    last = 2 + len(steps)
+    return steps, sorted(draw(st.sets(st.integers(0, last))) | {last})
+
+
+def build(steps, leaves):
+    tensors = list(leaves)
+    for name, args in steps:
+        op = UNARY.get(name) or BINARY[name]
+        tensors.append(op(*(tensors[i] for i in args)))
+    return tensors
+
+
+def summed(tensors, chosen):
+    return sum((tensors[i].sum() for i in chosen), Tensor(np.array(0.0)))
+
+
+@given(graph=random_graphs(), seed=st.integers(0, 2**32 - 1))
+def test_every_gradient_is_complete_before_it_is_passed_on(graph, seed):
+    # On any DAG: the hook of each tensor the loss depends on fires once, after the hooks of
+    # all the tensors made from it; ops newest first, leaves last; gradients right (gradcheck).
+    steps, chosen = graph
+    leaves = [Tensor(np.random.default_rng(seed + i).uniform(-1, 1, 3), requires_grad=True)
+              for i in range(3)]
+    tensors = build(steps, leaves)
+    used = set(chosen)
+    for k in range(len(tensors) - 1, 2, -1):   # what the loss depends on, newest first
+        if k in used:
+            used.update(steps[k - 3][1])
+    fired = []
+    for i, t in enumerate(tensors):
+        t.register_hook(lambda g, i=i: fired.append(i))
+    summed(tensors, chosen).backward()
+    assert sorted(fired) == sorted(used)                        # each used tensor, once
+    made = [i for i in fired if i >= 3]
+    assert made == sorted(made, reverse=True)                   # ops: newest first
+    assert fired[len(made):] == [i for i in fired if i < 3]     # then the leaves
+    for k, (_, args) in enumerate(steps, start=3):
+        for i in args:  # tensor k was made from tensor i: k's gradient was complete first
+            if k in used:
+                assert fired.index(k) < fired.index(i)
+    check_gradients(lambda *xs: summed(build(steps, xs), chosen), *leaves)
+
+
+def test_a_deep_copied_graph_backpropagates_beside_the_original():
+    # The copy repeats the original's sequence numbers; ties must not compare tensors.
+    import copy
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 2.0
+    twin = copy.deepcopy(y)
+    (y + twin).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])  # the twin's leaf is a copy
+
+
 # --- tl.grad and higher-order gradients ----------------------------------------------------------
 def sigma(z):
     return 1 / (1 + np.exp(-z))

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
+import itertools
 import traceback
 from types import SimpleNamespace
 
@@ -153,19 +155,21 @@ class Context:
     """What one application of an op remembers for its backward pass.
 
     It is also the graph node: ``parents`` are the input Tensors (``None`` for a
-    constant input), ``op`` the Function class and ``params`` its keyword
-    arguments (``k``, ``axis``...).
+    constant input), ``op`` the Function class, ``params`` its keyword
+    arguments (``k``, ``axis``...) and ``sequence`` the node's place in the order
+    nodes were recorded (the backward pass goes through them newest first).
     """
 
     # Slots for what every node has; __dict__ for what an op's forward saves (masks, k...).
-    __slots__ = ("op", "parents", "inputs", "params", "needs_input_grad", "__dict__")
+    __slots__ = ("op", "parents", "inputs", "params", "needs_input_grad", "sequence", "__dict__")
     # Defaults live on the class, so creating a node sets only what differs (it is hot code).
     output = None
     xp = None  # set to the NumPy namespace below
     scope = None
     trace = None
 
-    # Made by Function.apply, which sets the five slots (and ``scope`` inside a module call).
+    # Made by Function.apply, which sets the first five slots, ``sequence`` when it records
+    # the node, and ``scope`` inside a module call.
 
     @property
     def freed(self):
@@ -177,6 +181,8 @@ class Context:
 
 
 _new_context = object.__new__
+# 0, 1, 2...: each recorded node's ``sequence``.
+_next_sequence = itertools.count().__next__
 
 
 class Function:
@@ -222,6 +228,7 @@ class Function:
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
         if _grad_enabled and True in ctx.needs_input_grad:
+            ctx.sequence = _next_sequence()
             return Tensor._from_op(out, True, ctx)
         return Tensor._from_op(out, False, None)
 
@@ -238,6 +245,7 @@ def _apply_checked(cls, ctx, arrays, params):
     _check_forward(cls, arrays, out)
     if _grad_enabled and True in ctx.needs_input_grad:
         ctx.trace = _where_created()
+        ctx.sequence = _next_sequence()
         return Tensor._from_op(out, True, ctx)
     return Tensor._from_op(out, False, None)
 
@@ -406,7 +414,7 @@ def _conform(ctx, i, g, target, create_graph):
 
 
 # ---------------------------------------------------------------------------
-# The backward pass: iterative, with consumer counts (no recursion)
+# The backward pass: iterative (no recursion), newest node first
 # ---------------------------------------------------------------------------
 _FREED_MESSAGE = (
     "Trying to backward through a graph a second time: its saved values were freed by the "
@@ -420,46 +428,33 @@ _FREED_MESSAGE = (
 _NO_PARENTS = tuple((None,) * n for n in range(4))
 
 
-def _count_consumers(roots):
-    """For every tensor that gradients will reach, how many graph edges point at it."""
-    pending = {}
-    stack = []
-    for r in roots:
-        if id(r) not in pending:
-            pending[id(r)] = 0
-            stack.append(r)
-    while stack:
-        t = stack.pop()
-        ctx = t._ctx
-        if ctx is None:
-            continue
-        if ctx.inputs is None:  # ctx.freed, without a property call in this hot loop
-            raise RuntimeError(_FREED_MESSAGE)
-        for p in ctx.parents:
-            if p is None or not p._requires_grad:
-                continue
-            key = id(p)
-            if key in pending:
-                pending[key] += 1
-            else:
-                pending[key] = 1
-                stack.append(p)
-    return pending
-
-
 def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     """Propagate ``seeds`` from ``roots`` back through the graph.
+
+    Nodes are visited newest first (largest ``ctx.sequence``): the reverse of the order
+    the forward pass ran the ops. An op's inputs exist before it runs, so every op that
+    used a tensor is newer than the tensor; by the time the tensor comes up, all of them
+    have sent their share and its gradient is complete. Leaves, which no op made, come
+    last. So the graph is walked once, with no first pass to count each tensor's users.
 
     With ``wanted`` (a list of tensors) the gradients of those tensors are
     returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
     tensors that called ``retain_grad``) accumulate into ``.grad``.
     """
-
-    pending = _count_consumers(roots)
-    grads = {}
+    grads = {}     # id(tensor) -> its gradient so far
+    # A heap of (-sequence, id, tensor) for the tensors an op made whose gradient is on its
+    # way; the id only breaks ties (a deep-copied graph repeats its sequence numbers).
+    waiting = []
+    leaves = []    # tensors no op made, in the order gradients reached them
     for r, s in zip(roots, seeds):
-        grads[id(r)] = grads[id(r)] + s if id(r) in grads else s
-    ready = [r for r in dict.fromkeys(roots) if pending[id(r)] == 0]
+        if id(r) in grads:
+            grads[id(r)] = grads[id(r)] + s
+        else:
+            grads[id(r)] = s
+            if r._ctx is None:
+                leaves.append(r)
+            else:
+                heapq.heappush(waiting, (-r._ctx.sequence, id(r), r))
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
     leaf_grad_ids = set()
@@ -468,24 +463,21 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     # (create_graph) or detect_anomaly go through _input_grads and _conform.
     special = create_graph or _anomaly
 
-    while ready:
-        t = ready.pop()
-        g = grads.pop(id(t), None)
+    while waiting:
+        t = heapq.heappop(waiting)[2]
         ctx = t._ctx
-        if g is not None:
-            if t._hooks:
-                g = _run_hooks(t._hooks, g, create_graph)
-            if wanted_ids is not None:
-                if id(t) in wanted_ids:
-                    found[wanted_ids[id(t)]] = g
-            elif ctx is None or t._retains_grad:
-                _accumulate_grad(t, g, create_graph, leaf_grad_ids)
-        if ctx is None:
-            continue
+        if ctx.inputs is None:  # ctx.freed, without a property call in this hot loop
+            raise RuntimeError(_FREED_MESSAGE)
+        g = grads.pop(id(t))
+        if t._hooks:
+            g = _run_hooks(t._hooks, g, create_graph)
+        if wanted_ids is not None:
+            if id(t) in wanted_ids:
+                found[wanted_ids[id(t)]] = g
+        elif t._retains_grad:
+            _accumulate_grad(t, g, create_graph, leaf_grad_ids)
         parents = ctx.parents
-        if g is None:  # no gradient reached t (a hook or tl.grad cut it): its inputs get none
-            parent_grads = (None,) * len(parents)
-        elif special:
+        if special:
             parent_grads = _input_grads(ctx, t, g, create_graph)
         else:
             ctx.output = t.data
@@ -498,38 +490,49 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         for i, parent in enumerate(parents):
             if parent is None or not parent._requires_grad:
                 continue
-            key = id(parent)
             pg = parent_grads[i]
-            if pg is not None:
-                # The usual case is an array of the input's exact shape and dtype; anything
-                # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
-                target = parent.data
-                if type(pg) is not np.ndarray and not special:
-                    pg = np.asarray(pg)  # NumPy returns scalars, not arrays, for 0-d results
-                if special or pg.shape != target.shape or pg.dtype != target.dtype:
-                    pg = _conform(ctx, i, pg, target, create_graph)
-                if key not in grads:
-                    grads[key] = pg
-                elif key in summed:
-                    grads[key] += pg  # our own array from an earlier sum: add in place
+            if pg is None:
+                continue
+            # The usual case is an array of the input's exact shape and dtype; anything
+            # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
+            target = parent.data
+            if type(pg) is not np.ndarray and not special:
+                pg = np.asarray(pg)  # NumPy returns scalars, not arrays, for 0-d results
+            if special or pg.shape != target.shape or pg.dtype != target.dtype:
+                pg = _conform(ctx, i, pg, target, create_graph)
+            key = id(parent)
+            if key not in grads:  # the first share to reach this parent
+                grads[key] = pg
+                if parent._ctx is None:
+                    leaves.append(parent)
                 else:
-                    # pg or the stored gradient may be another node's array too (Add hands
-                    # the same one to both inputs): the first sum makes a new array.
-                    total = grads[key] + pg
-                    if not create_graph and type(total) is not np.ndarray:
-                        total = np.asarray(total)  # NumPy sums 0-d arrays into scalars
-                    grads[key] = total
-                    summed.add(key)
-            left = pending[key] - 1
-            pending[key] = left
-            if not left:
-                ready.append(parent)
+                    heapq.heappush(waiting, (-parent._ctx.sequence, key, parent))
+            elif key in summed:
+                grads[key] += pg  # our own array from an earlier sum: add in place
+            else:
+                # pg or the stored gradient may be another node's array too (Add hands
+                # the same one to both inputs): the first sum makes a new array.
+                total = grads[key] + pg
+                if not create_graph and type(total) is not np.ndarray:
+                    total = np.asarray(total)  # NumPy sums 0-d arrays into scalars
+                grads[key] = total
+                summed.add(key)
         if not retain_graph:
             # Dropping the references frees the intermediate tensors as soon as nobody
             # else holds them: memory stays flat from one training step to the next.
             n = len(parents)
             ctx.parents = _NO_PARENTS[n] if n < len(_NO_PARENTS) else (None,) * n
             ctx.inputs = None  # which also marks the node as freed
+
+    for t in leaves:
+        g = grads.pop(id(t))
+        if t._hooks:
+            g = _run_hooks(t._hooks, g, create_graph)
+        if wanted_ids is not None:
+            if id(t) in wanted_ids:
+                found[wanted_ids[id(t)]] = g
+        else:
+            _accumulate_grad(t, g, create_graph, leaf_grad_ids)
     return found
 
 
