@@ -10,7 +10,7 @@ hook on every tensor fires when the tensor's gradient is complete, during a
 real backward pass with ``retain_graph=True``), so the pictures show what
 ``backward()`` really does. At each step the tensor whose gradient just
 became complete is highlighted, with the op that now sends it back to its
-inputs; gradients not known yet are greyed out.
+inputs; gradients not complete yet are greyed out.
 """
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ def build_digraph(traced: TracedGraph, show=SHOW_ITEMS, rankdir="LR", grads=None
     ``grads`` maps id(tensor) to its gradient. For the backprop animation,
     ``highlight`` is the id of the tensor node of the current step (its op is
     highlighted too) and ``pending`` the ids of tensor nodes whose gradient is
-    not known yet: their grad is drawn greyed out, but at its final size, so
+    not complete yet: their grad is drawn greyed out, but at its final size, so
     the layout stays the same from frame to frame.
     """
     grads = grads or {}
@@ -442,7 +442,7 @@ def _legend_label(traced, look):
                     f'<TD ALIGN="LEFT">this step: a gradient just completed, and the op that '
                     f'sends it back</TD></TR>')
         rows.append(f'<TR><TD BORDER="1" COLOR="#999999" BGCOLOR="{UNKNOWN_GRAD}"></TD>'
-                    f'<TD ALIGN="LEFT">grey grad: not known yet</TD></TR>')
+                    f'<TD ALIGN="LEFT">grey grad: not complete yet</TD></TR>')
     if look.missing_grad:
         rows.append('<TR><TD>—</TD><TD ALIGN="LEFT">no gradient known for this tensor</TD></TR>')
     if look.scale is not None:
