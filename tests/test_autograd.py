@@ -1,7 +1,10 @@
 """The backward pass: iterative on very deep graphs, tl.grad and higher-order gradients
 against closed forms, detect_anomaly, the custom-op mechanism, and the assignment's
 networks with their hand-derived backward passes."""
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,13 +143,50 @@ def test_every_gradient_is_complete_before_it_is_passed_on(graph, seed):
 
 
 def test_a_deep_copied_graph_backpropagates_beside_the_original():
-    # The copy repeats the original's sequence numbers; ties must not compare tensors.
+    # The copy's nodes are new nodes with numbers of their own, above their inputs'.
     import copy
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     y = x * 2.0
     twin = copy.deepcopy(y)
     (y + twin).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])  # the twin's leaf is a copy
+    assert twin._ctx.sequence > y._ctx.sequence
+
+
+MAKE_GRAPH = """
+import pickle, sys
+import numpy as np
+import tinygrad_lab as tl
+for _ in range(1000):                      # this process numbers its nodes past 1000
+    tl.Tensor(1.0, requires_grad=True) * 2.0
+x = tl.Tensor(np.array([0.1, -0.4]), requires_grad=True)
+y = (x * 2.0).tanh()
+with open(sys.argv[1], "wb") as f:
+    pickle.dump(y, f)
+"""
+
+USE_GRAPH = """
+import pickle, sys
+import tinygrad_lab as tl
+with open(sys.argv[1], "rb") as f:
+    y = pickle.load(f)                     # a fresh process: its own numbers start at 0
+x = y._ctx.parents[0]._ctx.parents[0]
+z = y * 3.0                                # made after y here, though numbered low
+(z + y).sum().backward()
+print(*x.grad.numpy())
+"""
+
+
+def test_a_graph_unpickled_in_another_process_backpropagates_through_new_ops(tmp_path):
+    # Unpickled nodes take new numbers, smaller than those of the ops then built on them.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    path = str(tmp_path / "graph.pkl")
+    subprocess.run([sys.executable, "-c", MAKE_GRAPH, path], check=True, env=env)
+    out = subprocess.run([sys.executable, "-c", USE_GRAPH, path], check=True, env=env,
+                         capture_output=True, text=True).stdout
+    x = np.array([0.1, -0.4])
+    np.testing.assert_allclose([float(v) for v in out.split()],
+                               4 * 2 * (1 - np.tanh(2 * x) ** 2), rtol=1e-12)  # d/dx 4·tanh(2x)
 
 
 # --- tl.grad and higher-order gradients ----------------------------------------------------------

@@ -176,6 +176,21 @@ class Context:
         """True once a backward pass without retain_graph has dropped this node's inputs."""
         return self.inputs is None
 
+    def __setstate__(self, state):
+        """Restore a copy (``copy.deepcopy``, ``pickle``) as a new node with its own number.
+
+        Numbers are only comparable within one process's run, so an unpickled graph's
+        old ones could be larger than the new ops that use it. Its inputs are restored
+        first, so their new numbers are smaller: the graph stays newest-first.
+        """
+        instance_dict, slots = state if isinstance(state, tuple) else (state, None)
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
+        if instance_dict:
+            self.__dict__.update(instance_dict)
+        if "sequence" in (slots or {}):
+            self.sequence = _next_sequence()
+
     def __repr__(self):
         return f"<{self.op.__name__}>"
 
@@ -443,7 +458,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     """
     grads = {}     # id(tensor) -> its gradient so far
     # A heap of (-sequence, id, tensor) for the tensors an op made whose gradient is on its
-    # way; the id only breaks ties (a deep-copied graph repeats its sequence numbers).
+    # way. Numbers are unique (copies get new ones); the id is there so that a tie could
+    # never compare two tensors.
     waiting = []
     leaves = []    # tensors no op made, in the order gradients reached them
     for r, s in zip(roots, seeds):
