@@ -456,21 +456,18 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
     tensors that called ``retain_grad``) accumulate into ``.grad``.
     """
-    grads = {}     # id(tensor) -> its gradient so far
-    # A heap of (-sequence, id, tensor) for the tensors an op made whose gradient is on its
-    # way. Numbers are unique (copies get new ones); the id is there so that a tie could
-    # never compare two tensors.
+    grads = {}    # id(tensor) -> its gradient so far
+    # The tensors whose gradient is on its way, as a heap of (order, arrival, tensor): an
+    # op's output has order -sequence, a leaf 1, so leaves come after every op, in the
+    # order gradients reached them. ``arrival`` also means two tensors are never compared.
     waiting = []
-    leaves = []    # tensors no op made, in the order gradients reached them
+    arrival = itertools.count().__next__
     for r, s in zip(roots, seeds):
         if id(r) in grads:
             grads[id(r)] = grads[id(r)] + s
         else:
             grads[id(r)] = s
-            if r._ctx is None:
-                leaves.append(r)
-            else:
-                heapq.heappush(waiting, (-r._ctx.sequence, id(r), r))
+            heapq.heappush(waiting, (1 if r._ctx is None else -r._ctx.sequence, arrival(), r))
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
     leaf_grad_ids = set()
@@ -482,7 +479,7 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     while waiting:
         t = heapq.heappop(waiting)[2]
         ctx = t._ctx
-        if ctx.inputs is None:  # ctx.freed, without a property call in this hot loop
+        if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
             raise RuntimeError(_FREED_MESSAGE)
         g = grads.pop(id(t))
         if t._hooks:
@@ -490,8 +487,10 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         if wanted_ids is not None:
             if id(t) in wanted_ids:
                 found[wanted_ids[id(t)]] = g
-        elif t._retains_grad:
+        elif ctx is None or t._retains_grad:
             _accumulate_grad(t, g, create_graph, leaf_grad_ids)
+        if ctx is None:
+            continue
         parents = ctx.parents
         if special:
             parent_grads = _input_grads(ctx, t, g, create_graph)
@@ -519,10 +518,9 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
             key = id(parent)
             if key not in grads:  # the first share to reach this parent
                 grads[key] = pg
-                if parent._ctx is None:
-                    leaves.append(parent)
-                else:
-                    heapq.heappush(waiting, (-parent._ctx.sequence, key, parent))
+                made_by = parent._ctx
+                heapq.heappush(waiting, (1 if made_by is None else -made_by.sequence,
+                                         arrival(), parent))
             elif key in summed:
                 grads[key] += pg  # our own array from an earlier sum: add in place
             else:
@@ -539,16 +537,6 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
             n = len(parents)
             ctx.parents = _NO_PARENTS[n] if n < len(_NO_PARENTS) else (None,) * n
             ctx.inputs = None  # which also marks the node as freed
-
-    for t in leaves:
-        g = grads.pop(id(t))
-        if t._hooks:
-            g = _run_hooks(t._hooks, g, create_graph)
-        if wanted_ids is not None:
-            if id(t) in wanted_ids:
-                found[wanted_ids[id(t)]] = g
-        else:
-            _accumulate_grad(t, g, create_graph, leaf_grad_ids)
     return found
 
 
