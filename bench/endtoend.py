@@ -7,7 +7,8 @@ schedule, batch 128, softmax cross-entropy, 10 epochs, on the same training spli
 Debian's Fashion-MNIST files. PyTorch (when installed) trains in a child process, one after
 the other, so neither framework's threads compete with the other's.
 
-Each framework runs the recipe two ways, so that each figure has a like-for-like partner:
+Each framework runs the recipe two ways, so that each figure has a like-for-like partner
+(three times each, taking turns; the figures are medians):
 
 * "bare": the shortest loop (forward, backward, step, schedule), nothing else, written
   with each framework's own API (tinygrad-lab's is the same model, optimizer and schedule
@@ -16,9 +17,15 @@ Each framework runs the recipe two ways, so that each figure has a like-for-like
   plus what ``fit`` does besides the math, written the usual PyTorch way: the loss and
   accuracy of every step kept, every weight checked for NaN/inf after every step, the
   validation split evaluated and a checkpoint written at the end of every epoch.
+
+Beside them, the recipe hand-written in NumPy (the "bare" loop's arithmetic, no library):
+the floor any NumPy-based library is measured against, so the figures also say how much of
+a gap to PyTorch is NumPy's own.
 """
 from __future__ import annotations
 
+import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -66,6 +73,54 @@ def tinygrad_lab_bare_run(config, data):
     with tl.no_grad():
         predicted = model(test.X).data.argmax(1)
     return {"test_accuracy": float(np.mean(predicted == test.y)), "train_seconds": seconds}
+
+
+def numpy_bare_run(config, data):
+    """The recipe written by hand in NumPy, as a careful learner would: the floor for a
+    library built on NumPy. The same start (the tinygrad-lab model's initial weights), the
+    same batches, Adam's and the cosine schedule's textbook formulas."""
+    train, _, test = data
+    model = build_model(config, train.X.shape[1], 10)
+    params = [p.data.copy() for fc, _ in model.layers() for p in (fc.weight, fc.bias)]
+    ms = [np.zeros_like(p) for p in params]
+    vs = [np.zeros_like(p) for p in params]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    steps_per_epoch = -(-len(train.y) // BATCH)
+    total = EPOCHS * steps_per_epoch
+    rng = np.random.default_rng(config.seed)
+    t = 0
+    start = time.perf_counter()
+    for _ in range(EPOCHS):
+        order = rng.permutation(len(train.y))
+        for i in range(steps_per_epoch):
+            idx = order[i * BATCH:(i + 1) * BATCH]
+            x, y = train.X[idx], train.y[idx]
+            W1, b1, W2, b2, W3, b3 = params
+            h1 = x @ W1.T + b1
+            a1 = np.maximum(h1, 0)
+            h2 = a1 @ W2.T + b2
+            a2 = np.maximum(h2, 0)
+            z = a2 @ W3.T + b3
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(y)), y] -= 1       # softmax − one-hot: d(mean CE)/dz, times N
+            p /= len(y)
+            d2 = (p @ W3) * (h2 > 0)
+            d1 = (d2 @ W2) * (h1 > 0)
+            grads = [d1.T @ x, d1.sum(0), d2.T @ a1, d2.sum(0), p.T @ a2, p.sum(0)]
+            lr = config.lr * (1 + math.cos(math.pi * t / total)) / 2
+            t += 1
+            for w, g, m, v in zip(params, grads, ms, vs):
+                m *= beta1
+                m += (1 - beta1) * g
+                v *= beta2
+                v += (1 - beta2) * g * g
+                w -= lr / (1 - beta1 ** t) * m / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+    seconds = time.perf_counter() - start
+    W1, b1, W2, b2, W3, b3 = params
+    scores = np.maximum(np.maximum(test.X @ W1.T + b1, 0) @ W2.T + b2, 0) @ W3.T + b3
+    return {"test_accuracy": float(np.mean(scores.argmax(1) == test.y)),
+            "train_seconds": seconds}
 
 
 def pytorch_run(seed=0, same_work=False):
@@ -118,27 +173,44 @@ def pytorch_run(seed=0, same_work=False):
 
 
 # Like-for-like pairs: (tinygrad-lab's run, PyTorch's run) that do the same work.
-PAIRS = (("tinygrad-lab bare", "pytorch bare"), ("tinygrad-lab fit", "pytorch same work"))
+PAIRS = (("tinygrad-lab bare", "pytorch bare"), ("tinygrad-lab fit", "pytorch same work"),
+         ("tinygrad-lab bare", "hand-written numpy"), ("hand-written numpy", "pytorch bare"))
 
 
-def run(seed=0):
+def run(seed=0, repeats=3):
+    """Each of the four runs ``repeats`` times, taking turns; the median time of each.
+
+    A single 10-epoch run of either framework moves by about 10% from one run to the
+    next on this shared machine, which is as much as the difference being measured.
+    """
     config = RunConfig(**{**FASHION, "seed": seed})
-    data = load_data(config)  # read once for both tinygrad-lab runs
-    result = {"tinygrad-lab bare": tinygrad_lab_bare_run(config, data),
-              "tinygrad-lab fit": tinygrad_lab_run(config, data)}
+    data = load_data(config)  # read once for all the tinygrad-lab runs
+    runs = {"hand-written numpy": lambda: numpy_bare_run(config, data),
+            "tinygrad-lab bare": lambda: tinygrad_lab_bare_run(config, data),
+            "tinygrad-lab fit": lambda: tinygrad_lab_run(config, data)}
     if installed("torch"):
         for name, same_work in (("pytorch bare", False), ("pytorch same work", True)):
-            result[name] = in_child("endtoend", "pytorch_run", seed, same_work=same_work)
-    return result
+            runs[name] = (lambda same_work=same_work:
+                          in_child("endtoend", "pytorch_run", seed, same_work=same_work))
+    done = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            done[name].append(fn())
+    return {name: {"test_accuracy": statistics.median(r["test_accuracy"] for r in rs),
+                   "train_seconds": statistics.median(r["train_seconds"] for r in rs),
+                   "runs": rs}
+            for name, rs in done.items()}
 
 
 def main():
     result = run()
     print(f"Fashion-MNIST, {EPOCHS} epochs of the recipe (784-256-128-10 relu, He, Adam 1e-3, "
-          f"cosine, batch 128):")
+          f"cosine, batch 128), median of {len(next(iter(result.values()))['runs'])} runs each:")
     for name, r in result.items():
-        print(f"  {name:<18} test accuracy {r['test_accuracy']:.2%}   training "
-              f"{r['train_seconds']:.1f} s")
+        accuracies = sorted({f"{x['test_accuracy']:.2%}" for x in r["runs"]})
+        times = ", ".join(f"{x['train_seconds']:.1f}" for x in r["runs"])
+        print(f"  {name:<19} test accuracy {' / '.join(accuracies)}   training "
+              f"{r['train_seconds']:.1f} s  (runs: {times})")
     for ours, theirs in PAIRS:
         if theirs in result:
             print(f"  time ratio {ours} / {theirs}: "
