@@ -403,8 +403,13 @@ class ReportBuilder:
                 self.activations_section(by_key["activations"]),
                 self.together_section(by_key["together"])]
 
-    def _table(self, results, caption="") -> Table:
-        return Table(caption, *_run_table(results, target_for(results)))
+    def _comparison(self, runs, title, name, caption, ordered=False, table_caption=""):
+        """A comparison's table of runs, then its loss/accuracy curves, both against the
+        same target accuracy."""
+        target = target_for(runs)
+        return [Table(table_caption, *_run_table(runs, target)),
+                self.picture(curves_comparison_figure(runs, title, ordered=ordered,
+                                                      target=target), name, caption)]
 
     def lr_section(self, f) -> Section:
         from viz.plot_panel import panel_figure
@@ -419,13 +424,11 @@ class ReportBuilder:
             f"net (sigmoid, uniform(−1, 1), no bias, loss ½Σ(y−t)², plain gradient descent), "
             f"with the learning rate × {', '.join(f'{r.config.lr / s.lr:g}' for r in runs)} "
             f"the base {lr_text(s.lr)}.",
-            f.finding, [self._table(runs),
-             self.picture(curves_comparison_figure(runs, "Learning rate: one run per value",
-                                                   ordered=True, target=target_for(runs)),
-                          "q1_lr_curves",
-                          "Left: the training loss of each run; right: its validation accuracy. "
-                          "A good learning rate brings the loss down fast and steadily; too "
-                          "small crawls, too large stalls, bounces or blows up."),
+            f.finding, [*self._comparison(
+                runs, "Learning rate: one run per value", "q1_lr_curves",
+                "Left: the training loss of each run; right: its validation accuracy. A good "
+                "learning rate brings the loss down fast and steadily; too small crawls, too "
+                "large stalls, bounces or blows up.", ordered=True),
              self.picture(panel_figure(last_snapshot(best.records)), "q1_best_panel",
                           f"The assignment's panel for the best run ({best.label}) at its last "
                           f"iteration, each cell on its own colour scale. Top: mean output of "
@@ -446,11 +449,9 @@ class ReportBuilder:
             f"{', '.join(f'{r.config.k:g}' for r in runs)}, at the base learning rate "
             f"{lr_text(s.lr)}, {s.settings.iterations} iterations each. NumPy's floating-point "
             f"errors are counted during training (see the finding).",
-            f.finding, [self._table(runs),
-             self.picture(curves_comparison_figure(runs, "Sigmoid steepness k at a fixed "
-                                                         "learning rate", ordered=True,
-                                                   target=target_for(runs)),
-                          "q2_k_curves", "Loss and validation accuracy for each k."),
+            f.finding, [*self._comparison(
+                runs, "Sigmoid steepness k at a fixed learning rate", "q2_k_curves",
+                "Loss and validation accuracy for each k.", ordered=True),
              self.picture(sigmoid_shapes_figure([r.config.k for r in runs]), "q2_k_shapes",
                           "σ(kx): a large k makes it a step (most inputs land on a flat end, "
                           "where the slope, and so the gradient, is nearly 0); a small k makes "
@@ -468,10 +469,9 @@ class ReportBuilder:
             + "; ".join(INIT_NAMES.get(r.config.init, r.config.init) for r in runs)
             + f" (n is a layer's number of inputs). Base learning rate {lr_text(s.lr)}, "
               f"{s.settings.iterations} iterations.",
-            f.finding, [self._table(runs),
-             self.picture(curves_comparison_figure(runs, "Initialization", target=target_for(runs)),
-                          "q3_init_curves", "Loss and validation accuracy for each "
-                                            "initialization."),
+            f.finding, [*self._comparison(
+                runs, "Initialization", "q3_init_curves",
+                "Loss and validation accuracy for each initialization."),
              self.picture(first_histograms_figure(runs), "q3_init_histograms",
                           "Each row is one initialization, each column one layer. Filled: the "
                           "outputs at the first iteration, before learning; line: at the last. "
@@ -483,12 +483,10 @@ class ReportBuilder:
         body = []
         for i, (title, runs) in enumerate(f.groups.items()):
             tag = ("tanh", "loss", "relu")[i] if i < 3 else str(i)
-            body.append(self._table(runs, title))  # each comparison: its table, then its curves
-            body.append(self.picture(
-                curves_comparison_figure(runs, title, target=target_for(runs)),
-                f"q4_{tag}_curves", f"{title}: loss and validation accuracy."
+            body.extend(self._comparison(
+                runs, title, f"q4_{tag}_curves", f"{title}: loss and validation accuracy."
                 + (" The two losses have different units, so each is divided by its first "
-                   "value." if tag == "loss" else "")))
+                   "value." if tag == "loss" else ""), table_caption=title))
         relu = _recorded(f.groups["ReLU and ReLU6"])
         if relu:
             body.append(self.picture(
@@ -526,11 +524,9 @@ class ReportBuilder:
             f"{len(runs)} runs of {s.settings.final_iterations} full-batch iterations with the "
             f"combination that questions 1-4 measured best (see the finding); the best of them "
             f"(by validation accuracy) is shown below, measured on the test set.",
-            f.finding, [self._table(runs),
-             self.picture(curves_comparison_figure(runs, "Everything together: learning rate "
-                                                         "and schedule",
-                                                   target=target_for(runs)),
-                          "q5_curves_all", "All runs of this question."),
+            f.finding, [*self._comparison(
+                runs, "Everything together: learning rate and schedule", "q5_curves_all",
+                "All runs of this question."),
              self.picture(curves_figure(best.history), "q5_best_curves",
                           f"The best run ({best.label}): loss and accuracy, with its learning "
                           f"rate (dashed, right axis); the cosine schedule lowers it smoothly "
