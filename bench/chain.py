@@ -55,10 +55,27 @@ class CollectorClock:
             self._started = None
 
 
-def _long_chain_stats(runs):
-    """Medians over runs of (build s, backward s, collector s, full collections)."""
+def _time_long_chain(build, backward):
+    """One long chain: (build s, backward s, collector s during the build, full collections).
+
+    ``build()`` records the chain and returns what ``backward(...)`` needs to run it back.
+    """
+    gc.collect()
+    with CollectorClock() as collector:
+        start = time.perf_counter()
+        graph = build()
+        built = time.perf_counter()
+    backward(graph)
+    return (built - start, time.perf_counter() - built, collector.seconds,
+            collector.full_collections)
+
+
+def _medians(small, long, repeats):
+    """(median µs per op of ``small()``'s chain, medians of ``long()``'s four figures)."""
+    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
+    runs = [long() for _ in range(repeats)]
     keys = ("build_s", "backward_s", "gc_s", "full_collections")
-    return {key: statistics.median(column) for key, column in zip(keys, zip(*runs))}
+    return small_us, {key: statistics.median(column) for key, column in zip(keys, zip(*runs))}
 
 
 def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
@@ -66,7 +83,7 @@ def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
 
     ``leaf(array)`` makes a leaf that requires grad, ``sigmoid(t)`` is the framework's
     sigmoid, ``ones(shape)`` a gradient to start the backward pass. Returns (µs per op of
-    the 4×4 chain, the 100,000-op chain's figures from ``_long_chain_stats``).
+    the 4×4 chain, the 100,000-op chain's figures), as ``_medians`` gives them.
     """
     def small():
         x = leaf(np.random.default_rng(0).random((4, 4), dtype=np.float32))
@@ -79,19 +96,16 @@ def _chains(leaf, sigmoid, ones, n_links=1000, n_long=100_000, repeats=3):
 
     def long():
         x = leaf(np.array(1.0, np.float32))
-        gc.collect()
-        with CollectorClock() as collector:
-            start = time.perf_counter()
+
+        def build():
             y = x
             for _ in range(n_long):
                 y = y * 1.0000001
-            built = time.perf_counter()
-        y.backward(ones(()))
-        return (built - start, time.perf_counter() - built, collector.seconds,
-                collector.full_collections)
+            return y
 
-    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    return small_us, _long_chain_stats([long() for _ in range(repeats)])
+        return _time_long_chain(build, lambda y: y.backward(ones(())))
+
+    return _medians(small, long, repeats)
 
 
 def small_chain_numpy(n_links=1000):
@@ -163,17 +177,9 @@ def _hips_autograd_chains(n_links=1000, n_long=100_000, repeats=3):
         return (time.perf_counter() - start) / (n_links * OPS_PER_LINK)
 
     def long():
-        gc.collect()
-        with CollectorClock() as collector:
-            start = time.perf_counter()
-            vjp, _ = make_vjp(scalars)(1.0)
-            built = time.perf_counter()
-        vjp(1.0)
-        return (built - start, time.perf_counter() - built, collector.seconds,
-                collector.full_collections)
+        return _time_long_chain(lambda: make_vjp(scalars)(1.0)[0], lambda vjp: vjp(1.0))
 
-    small_us = statistics.median(small() for _ in range(repeats)) * 1e6
-    return small_us, _long_chain_stats([long() for _ in range(repeats)])
+    return _medians(small, long, repeats)
 
 
 def _record(small_us, long_chain):
