@@ -50,25 +50,34 @@ def tinygrad_lab_run(config, data):
     return {"test_accuracy": result["test_accuracy"], "train_seconds": result["train_seconds"]}
 
 
+def _batches(n, seed):
+    """The recipe's mini-batches of range(n): EPOCHS reshuffles by ``seed``, BATCH at a time."""
+    rng = np.random.default_rng(seed)
+    for _ in range(EPOCHS):
+        order = rng.permutation(n)
+        for i in range(_steps_per_epoch(n)):
+            yield order[i * BATCH:(i + 1) * BATCH]
+
+
+def _steps_per_epoch(n):
+    return -(-n // BATCH)
+
+
 def tinygrad_lab_bare_run(config, data):
     """The recipe as the shortest tinygrad-lab loop, step for step PyTorch's bare loop."""
     import tinygrad_lab as tl
     train, _, test = data
     model = build_model(config, train.X.shape[1], 10)
     opt = build_optimizer(config, model)
-    steps_per_epoch = -(-len(train.y) // BATCH)
-    sched = tl.schedules.Scheduler(opt, build_schedule(config, EPOCHS * steps_per_epoch))
-    rng = np.random.default_rng(config.seed)
+    total = EPOCHS * _steps_per_epoch(len(train.y))
+    sched = tl.schedules.Scheduler(opt, build_schedule(config, total))
     start = time.perf_counter()
-    for _ in range(EPOCHS):
-        order = rng.permutation(len(train.y))
-        for i in range(steps_per_epoch):
-            idx = order[i * BATCH:(i + 1) * BATCH]
-            opt.zero_grad()
-            loss = tl.cross_entropy(model(train.X[idx]), train.y[idx])
-            loss.backward()
-            opt.step()
-            sched.step()
+    for idx in _batches(len(train.y), config.seed):
+        opt.zero_grad()
+        loss = tl.cross_entropy(model(train.X[idx]), train.y[idx])
+        loss.backward()
+        opt.step()
+        sched.step()
     seconds = time.perf_counter() - start
     with tl.no_grad():
         predicted = model(test.X).data.argmax(1)
@@ -85,37 +94,32 @@ def numpy_bare_run(config, data):
     ms = [np.zeros_like(p) for p in params]
     vs = [np.zeros_like(p) for p in params]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    steps_per_epoch = -(-len(train.y) // BATCH)
-    total = EPOCHS * steps_per_epoch
-    rng = np.random.default_rng(config.seed)
+    total = EPOCHS * _steps_per_epoch(len(train.y))
     t = 0
     start = time.perf_counter()
-    for _ in range(EPOCHS):
-        order = rng.permutation(len(train.y))
-        for i in range(steps_per_epoch):
-            idx = order[i * BATCH:(i + 1) * BATCH]
-            x, y = train.X[idx], train.y[idx]
-            W1, b1, W2, b2, W3, b3 = params
-            h1 = x @ W1.T + b1
-            a1 = np.maximum(h1, 0)
-            h2 = a1 @ W2.T + b2
-            a2 = np.maximum(h2, 0)
-            z = a2 @ W3.T + b3
-            p = np.exp(z - z.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            p[np.arange(len(y)), y] -= 1       # softmax − one-hot: d(mean CE)/dz, times N
-            p /= len(y)
-            d2 = (p @ W3) * (h2 > 0)
-            d1 = (d2 @ W2) * (h1 > 0)
-            grads = [d1.T @ x, d1.sum(0), d2.T @ a1, d2.sum(0), p.T @ a2, p.sum(0)]
-            lr = config.lr * (1 + math.cos(math.pi * t / total)) / 2
-            t += 1
-            for w, g, m, v in zip(params, grads, ms, vs):
-                m *= beta1
-                m += (1 - beta1) * g
-                v *= beta2
-                v += (1 - beta2) * g * g
-                w -= lr / (1 - beta1 ** t) * m / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+    for idx in _batches(len(train.y), config.seed):
+        x, y = train.X[idx], train.y[idx]
+        W1, b1, W2, b2, W3, b3 = params
+        h1 = x @ W1.T + b1
+        a1 = np.maximum(h1, 0)
+        h2 = a1 @ W2.T + b2
+        a2 = np.maximum(h2, 0)
+        z = a2 @ W3.T + b3
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(len(y)), y] -= 1       # softmax − one-hot: d(mean CE)/dz, times N
+        p /= len(y)
+        d2 = (p @ W3) * (h2 > 0)
+        d1 = (d2 @ W2) * (h1 > 0)
+        grads = [d1.T @ x, d1.sum(0), d2.T @ a1, d2.sum(0), p.T @ a2, p.sum(0)]
+        lr = config.lr * (1 + math.cos(math.pi * t / total)) / 2
+        t += 1
+        for w, g, m, v in zip(params, grads, ms, vs):
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            w -= lr / (1 - beta1 ** t) * m / (np.sqrt(v / (1 - beta2 ** t)) + eps)
     seconds = time.perf_counter() - start
     W1, b1, W2, b2, W3, b3 = params
     scores = np.maximum(np.maximum(test.X @ W1.T + b1, 0) @ W2.T + b2, 0) @ W3.T + b3
@@ -139,7 +143,7 @@ def pytorch_run(seed=0, same_work=False):
         if isinstance(layer, torch.nn.Linear):
             torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
             torch.nn.init.zeros_(layer.bias)
-    steps_per_epoch = -(-len(y) // BATCH)
+    steps_per_epoch = _steps_per_epoch(len(y))
     opt = torch.optim.Adam(model.parameters(), lr=FASHION["lr"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=EPOCHS * steps_per_epoch)
     generator = torch.Generator().manual_seed(seed)
