@@ -1,6 +1,7 @@
 """End to end: 10 epochs of the Fashion-MNIST recipe in tinygrad-lab and in PyTorch.
 
-    python bench/endtoend.py
+    python bench/endtoend.py               # three turns (what bench/run.py does)
+    python bench/endtoend.py --repeats 7   # more turns, for tighter figures
 
 The recipe (issue 7): 784-256-128-10 with ReLU, He init, Adam lr 1e-3 with a cosine
 schedule, batch 128, softmax cross-entropy, 10 epochs, on the same training split of
@@ -206,8 +207,23 @@ def run(seed=0, repeats=3):
             for name, rs in done.items()}
 
 
-def main():
-    result = run()
+def paired_ratios(result, ours, theirs):
+    """``ours``' time over ``theirs``' within each turn: runs made minutes apart share the
+    machine's mood, so these ratios move less than the two medians do."""
+    return [a["train_seconds"] / b["train_seconds"]
+            for a, b in zip(result[ours]["runs"], result[theirs]["runs"])]
+
+
+def main(argv=()):
+    """Run the turns and print the figures; ``argv`` as on the command line."""
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="turns of every run (default 3: about 2.5 minutes with PyTorch)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    result = run(repeats=args.repeats)
     print(f"Fashion-MNIST, {EPOCHS} epochs of the recipe (784-256-128-10 relu, He, Adam 1e-3, "
           f"cosine, batch 128), median of {len(next(iter(result.values()))['runs'])} runs each:")
     for name, r in result.items():
@@ -217,10 +233,14 @@ def main():
               f"{r['train_seconds']:.1f} s  (runs: {times})")
     for ours, theirs in PAIRS:
         if theirs in result:
+            paired = paired_ratios(result, ours, theirs)
             print(f"  time ratio {ours} / {theirs}: "
-                  f"{result[ours]['train_seconds'] / result[theirs]['train_seconds']:.2f}x")
+                  f"{result[ours]['train_seconds'] / result[theirs]['train_seconds']:.2f}x"
+                  f"  (turn by turn: median {statistics.median(paired):.2f}x, "
+                  f"{min(paired):.2f}-{max(paired):.2f}x)")
+            result.setdefault("paired_ratios", {})[f"{ours} / {theirs}"] = paired
     write_record("endtoend", result)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
