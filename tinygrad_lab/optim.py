@@ -70,8 +70,6 @@ class Optimizer:
         # Per-parameter state (momentum buffers, Adam moments...), keyed by id(p):
         # Tensor's == is elementwise, so identity is the unambiguous key.
         self.state: dict[int, dict] = {}
-        # One work array per dtype, reused by every update() (see _scratch_like).
-        self._scratch: dict[np.dtype, np.ndarray] = {}
         for group in groups:
             self.add_param_group(group)
 
@@ -147,20 +145,6 @@ class Optimizer:
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         """Change ``param`` in place using ``grad``; ``state`` persists between steps."""
         raise NotImplementedError(f"{type(self).__name__} must define update()")
-
-    def _scratch_like(self, param: np.ndarray) -> np.ndarray:
-        """A work array of ``param``'s shape and dtype, for intermediate results in update().
-
-        Its contents are garbage, and the next update() overwrites them. One buffer per
-        dtype, as big as the largest parameter, serves every parameter: a fresh array
-        each step would cost an allocation (and, for big layers, page faults) every time.
-        """
-        if not param.flags.c_contiguous:  # keep the parameter's memory layout
-            return np.empty_like(param)
-        buffer = self._scratch.get(param.dtype)
-        if buffer is None or buffer.size < param.size:
-            buffer = self._scratch[param.dtype] = np.empty(param.size, dtype=param.dtype)
-        return buffer[:param.size].reshape(param.shape)
 
     # -- checkpoints -------------------------------------------------------------
     def _all_params(self) -> list[Tensor]:
@@ -311,7 +295,7 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # Every array operation below writes into m, v, `scratch` or the parameter: no
         # temporaries of the parameter's size, which for big layers cost more than the math.
-        scratch = self._scratch_like(param)  # an array even for a 0-d parameter
+        scratch = np.empty_like(param)  # an array even for a 0-d parameter
         np.multiply(grad, 1 - beta1, out=scratch)
         m *= beta1
         m += scratch                          # m = β1·m + (1 − β1)·g
@@ -381,7 +365,7 @@ class RMSprop(Optimizer):
         g = grad + wd * param if wd else grad
         # In place into the state and one scratch array, as in Adam.
         v = state["square_avg"]
-        scratch = self._scratch_like(param)  # an array even for a 0-d parameter
+        scratch = np.empty_like(param)  # an array even for a 0-d parameter
         np.multiply(g, g, out=scratch)
         scratch *= 1 - alpha
         v *= alpha
