@@ -294,6 +294,6 @@ def write_report(run_dir, model=None, test_data=None, out_dir=None, tsne_layer=N
     html_path, md_path = out / "report.html", out / "report.md"
     write_atomic(html_path, _render_html(title, summary, config, findings, sections).encode())
     write_atomic(md_path, _render_markdown(title, summary, config, findings, sections,
-                                            out).encode())
+                                           out).encode())
     figures = [fig.path for section in sections for fig in section.figures]
     return ReportPaths(html_path, md_path, figures)

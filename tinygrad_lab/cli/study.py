@@ -258,8 +258,8 @@ def train_trial(config_dict: dict, run_dir: str, snapshots: int = 20) -> dict:
             if recorder.snapshots:
                 recorder.save()
             write_json(out / "summary.json", {**history.summary(), "diverged": True,
-                                               "error": diverged, "dataset": config.dataset,
-                                               "n_train": len(train), "n_val": len(val)})
+                                              "error": diverged, "dataset": config.dataset,
+                                              "n_train": len(train), "n_val": len(val)})
     extras = {**check.result(),
               "runtime_warnings": sum(issubclass(w.category, RuntimeWarning) for w in caught),
               "diverged": diverged, "seconds": round(time.perf_counter() - start, 3)}
