@@ -9,7 +9,8 @@ Debian's Fashion-MNIST files. PyTorch (when installed) trains in a child process
 the other, so neither framework's threads compete with the other's.
 
 Each framework runs the recipe two ways, so that each figure has a like-for-like partner
-(three times each, taking turns; the figures are medians):
+(three times each unless ``--repeats`` says otherwise, taking turns; the figures are
+medians):
 
 * "bare": the shortest loop (forward, backward, step, schedule), nothing else, written
   with each framework's own API (tinygrad-lab's is the same model, optimizer and schedule
@@ -183,7 +184,7 @@ PAIRS = (("tinygrad-lab bare", "pytorch bare"), ("tinygrad-lab fit", "pytorch sa
 
 
 def run(seed=0, repeats=3):
-    """Each of the four runs ``repeats`` times, taking turns; the median time of each.
+    """Every run ``repeats`` times, taking turns; the median time of each.
 
     A single 10-epoch run of either framework moves by about 10% from one run to the
     next on this shared machine, which is as much as the difference being measured.
@@ -231,15 +232,15 @@ def main(argv=()):
         times = ", ".join(f"{x['train_seconds']:.1f}" for x in r["runs"])
         print(f"  {name:<19} test accuracy {' / '.join(accuracies)}   training "
               f"{r['train_seconds']:.1f} s  (runs: {times})")
-    for ours, theirs in PAIRS:
-        if theirs in result:
-            paired = paired_ratios(result, ours, theirs)
-            print(f"  time ratio {ours} / {theirs}: "
-                  f"{result[ours]['train_seconds'] / result[theirs]['train_seconds']:.2f}x"
-                  f"  (turn by turn: median {statistics.median(paired):.2f}x, "
-                  f"{min(paired):.2f}-{max(paired):.2f}x)")
-            result.setdefault("paired_ratios", {})[f"{ours} / {theirs}"] = paired
-    write_record("endtoend", result)
+    paired = {(ours, theirs): paired_ratios(result, ours, theirs)
+              for ours, theirs in PAIRS if theirs in result}
+    for (ours, theirs), ratios in paired.items():
+        print(f"  time ratio {ours} / {theirs}: "
+              f"{result[ours]['train_seconds'] / result[theirs]['train_seconds']:.2f}x"
+              f"  (turn by turn: median {statistics.median(ratios):.2f}x, "
+              f"{min(ratios):.2f}-{max(ratios):.2f}x)")
+    write_record("endtoend", {**result, "paired_ratios": {
+        f"{ours} / {theirs}": ratios for (ours, theirs), ratios in paired.items()}})
 
 
 if __name__ == "__main__":
