@@ -357,6 +357,19 @@ def test_custom_op_with_broadcasting_constants_and_params():
     assert y._ctx.params == {"k": 2.0} and y._ctx.needs_input_grad == (True, True)
 
 
+def test_nodes_share_what_they_can_so_big_graphs_hold_fewer_objects():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    a, b = x * 2, x + 1
+    assert a._ctx.params == {} and a._ctx.params is b._ctx.params
+    assert a._ctx.needs_input_grad == (True, False)
+    assert a._ctx.needs_input_grad is b._ctx.needs_input_grad
+    y = ScaledGap.apply(x, a, k=2.0)  # keyword arguments: a dict of the node's own
+    assert y._ctx.params == {"k": 2.0} and a._ctx.params == {}
+    many = [Tensor(np.ones(2), requires_grad=bool(i % 2)) for i in range(5)]
+    z = tl.stack(many)  # five inputs: a tuple of its own, with the right flags
+    assert z._ctx.needs_input_grad == (False, True, False, True, False)
+
+
 def test_custom_op_contract_violations_name_the_op():
     class WrongShape(Function):
         @staticmethod

@@ -156,7 +156,8 @@ class Context:
 
     It is also the graph node: ``parents`` are the input Tensors (``None`` for a
     constant input), ``op`` the Function class, ``params`` its keyword
-    arguments (``k``, ``axis``...) and ``sequence`` the node's place in the order
+    arguments (``k``, ``axis``...; one shared empty dict for an op called without
+    any, so read it and never write into it) and ``sequence`` the node's place in the order
     nodes were recorded (the backward pass goes through them newest first).
     """
 
