@@ -244,6 +244,65 @@ def test_rmsprop_momentum_switched_on_after_the_first_step_starts_from_zero():
     np.testing.assert_allclose(opt.state[id(p)]["momentum_buffer"], buf, rtol=1e-5)
 
 
+# -- subnormal floats in the running averages -------------------------------------------
+def _subnormal(a):
+    return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dtype=st.sampled_from([np.float32, np.float64]),
+       exponents=st.lists(st.integers(-1100, 10), min_size=1, max_size=40),
+       mantissas=st.lists(st.floats(0.5, 1, exclude_max=True), min_size=40, max_size=40),
+       signs=st.lists(st.sampled_from([-1.0, 1.0]), min_size=40, max_size=40))
+def test_flush_subnormals_leaves_none_and_moves_only_tiny_values(dtype, exponents, mantissas,
+                                                                 signs):
+    info = np.finfo(dtype)
+    exps = np.clip(exponents, info.minexp - info.nmant - 1, 10)  # down to below the smallest
+    x = np.array([s * np.ldexp(m, e) for s, m, e in zip(signs, mantissas, exps)], dtype)
+    y = x.copy()
+    optim.flush_subnormals(y)
+    assert not _subnormal(y).any(), x[_subnormal(y)]
+    unchanged_from = np.ldexp(dtype(1), -77 if dtype is np.float32 else -915)
+    big = np.abs(x) >= unchanged_from
+    np.testing.assert_array_equal(y[big], x[big])
+    # the others move by at most one rounding step, or by tiny (a subnormal becomes 0 or -tiny)
+    assert np.all(np.abs(y - x) <= np.maximum(info.tiny, np.spacing(np.abs(x))))
+
+
+def test_flush_subnormals_keeps_dtype_and_leaves_float16_alone():
+    h = np.array([1e-7, 1.0], np.float16)  # 1e-7 is subnormal in float16
+    optim.flush_subnormals(h)
+    assert h[0] != 0 and h.dtype == np.float16
+    a = np.array(1e-40, np.float32)  # 0-d
+    optim.flush_subnormals(a)
+    assert a.shape == () and a.dtype == np.float32 and a == 0
+
+
+@pytest.mark.parametrize("make, buffer", [
+    (lambda ps: optim.Adam(ps, lr=1e-3), "exp_avg"),
+    (lambda ps: optim.AdamW(ps, lr=1e-3, weight_decay=0.0), "exp_avg"),
+    (lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9), "momentum_buffer"),
+    (lambda ps: optim.RMSprop(ps, lr=1e-3, momentum=0.9), "momentum_buffer"),
+    (lambda ps: optim.RMSprop(ps, lr=1e-3, alpha=0.9, centered=True), "grad_avg"),
+])
+def test_an_average_of_a_gradient_that_stopped_never_goes_subnormal(make, buffer):
+    # Dead units: one step of gradient, then exactly 0 for good. Their running average
+    # decays by 0.9 a step, past tiny (1.2e-38) after some 800 steps. Plain float32 arithmetic
+    # would then keep it subnormal for good (0.9 · 4·2⁻¹⁴⁹ rounds back to 4·2⁻¹⁴⁹).
+    tiny = np.finfo(np.float32).tiny
+    p = Parameter(np.ones(16, np.float32))
+    opt = make([p])
+    p.grad = Tensor(np.linspace(-2, 2, 16, dtype=np.float32))
+    opt.step()
+    p.grad = Tensor(np.zeros(16, np.float32))
+    for step in range(1500):
+        opt.step()
+        avg = opt.state[id(p)][buffer]
+        assert not _subnormal(avg).any(), f"subnormal {buffer} after {step + 2} steps"
+    assert np.all(np.abs(avg) <= 8 * tiny), avg  # where the flush's rounding stops the decay
+    assert np.all(np.isfinite(p.data))
+
+
 def test_zero_grad_sets_grads_to_none():
     params = [Parameter(P0.copy()), Parameter(P0.copy())]
     opt = optim.SGD(params, lr=0.1)
