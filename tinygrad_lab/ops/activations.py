@@ -21,15 +21,18 @@ class Sigmoid(Function):
             local = (1 - s) * s
             return (local * ctx.k if ctx.k != 1.0 else local) * grad
         # 1 − s is a fresh array, so the products below reuse it in place: one temporary
-        # instead of three (it matters at N=10000, where each is 10 MB). asarray: for a
-        # 0-d s NumPy gives a scalar, which could not be changed in place.
-        local = np.asarray(1 - s)
+        # instead of three (it matters at N=10000, where each is 10 MB).
+        local = 1 - s
         local *= s
         if ctx.k != 1.0:
             local *= ctx.k
+        if local.size < 1024:  # small: the check below (~1 µs) would cost more than the product
+            local *= grad
+            return local
         # Where σ(kz) is tiny (a saturated unit, k=10), the product falls into subnormal
         # floats, which make the next layer's matrix products many times slower. NumPy
-        # reports an underflow at no cost: only then are they flushed to 0 (two passes).
+        # reports an underflow for the price of entering errstate: only then are they
+        # flushed to 0 (two passes).
         try:
             with np.errstate(under="raise"):
                 local *= grad
