@@ -46,7 +46,7 @@ import numpy as np
 
 __all__ = [
     "Function", "Context", "no_grad", "enable_grad", "is_grad_enabled",
-    "detect_anomaly", "module_scope", "backward", "grad", "AnomalyError", "flush_subnormals",
+    "detect_anomaly", "module_scope", "backward", "grad", "AnomalyError",
 ]
 
 # ---------------------------------------------------------------------------
@@ -301,50 +301,6 @@ def _where_created() -> str:
 
 
 # ---------------------------------------------------------------------------
-# Subnormal floats
-# ---------------------------------------------------------------------------
-# c = 2·tiny/eps, the smallest power of two whose float spacing is 2·tiny (see below).
-_FLUSH_CONSTANTS = {np.dtype(t): t(2 * np.finfo(t).tiny / np.finfo(t).eps)
-                    for t in (np.float32, np.float64)}
-
-
-def flush_subnormals(a: np.ndarray) -> None:
-    """Replace, in place, the subnormal entries of a float32/float64 array by 0 (or −tiny).
-
-    Subnormal floats are the ones smaller than the dtype's smallest normal number
-    ``tiny`` (1.2e-38 in float32). On x86 CPUs a multiply or divide that reads or makes
-    one takes a slow path: over a (256, 784) float32 array with 7.5% of its entries
-    subnormal, a multiply took 3 times as long as over normal numbers when they filled
-    whole rows, 14 times when they were scattered; additions took no longer. Two places
-    make them in training:
-
-    * running averages that decay: Adam's ``m = 0.9·m + 0.1·g`` for a weight whose
-      gradient has stopped (a dead ReLU unit, a pixel that is always blank) falls below
-      tiny after some 800 steps and then stays subnormal for good: at 4·2⁻¹⁴⁹ (6e-45)
-      0.9·m rounds back to m, so it never reaches 0. On the Fashion-MNIST recipe some
-      10,000 entries of ``m`` are subnormal from the second epoch on, and Adam's step
-      went from 520 to 860 µs; flushed, it stays at about 525 µs (see ``optim``);
-    * a saturated sigmoid's gradient k·σ(1−σ)·G, where σ(kz) is tiny: on the
-      assignment's net at k=10, a full-batch step on Fashion-MNIST took 1.7-2.1 s
-      against 0.34-0.39 s at k=1, nearly all of it in matrix products fed subnormal
-      gradients; flushed, 0.53-0.63 s (see ``ops.Sigmoid``).
-
-    How: ``a + c - c`` with ``c = 2·tiny/eps`` (2⁻¹⁰² in float32). Near ``c`` floats are
-    2·tiny apart, so ``a + c`` rounds every subnormal to ``c`` or to its neighbour below,
-    and subtracting ``c`` leaves 0 or −tiny. Two additions, no temporary array, no
-    slow instruction. Entries of magnitude 2⁻⁷⁷ (7e-24; float64: 2⁻⁹¹⁵) and above are
-    unchanged; smaller ones move by at most one rounding step (or by tiny), far below
-    anything an update can feel. A decaying average flushed every step stops where
-    rounding stops it too, now at a few tiny (at most 8·tiny for a decay of 0.9): a
-    normal number. Other dtypes (float16) are left as they are.
-    """
-    c = _FLUSH_CONSTANTS.get(a.dtype)
-    if c is not None:
-        a += c
-        a -= c
-
-
-# ---------------------------------------------------------------------------
 # The two function namespaces a backward may use as ``ctx.xp``
 # ---------------------------------------------------------------------------
 @np.errstate(over="ignore")
@@ -362,10 +318,9 @@ def _np_sigmoid(z, k=1.0):
     sign: 7× slower at 10000×256; e^(−logaddexp(0, −kz)): 13× slower; SciPy's expit:
     2.3× slower, +0.18 s import).
     Outputs for kz in (−88.7, −87.3) are subnormal, and subnormal inputs make matmuls
-    4–70× slower. They are not flushed to zero here: what slows a saturated net down is
-    the backward's k·σ(1−σ)·G, which ``Sigmoid.backward`` flushes when it underflows
-    (flushing the outputs too took a k=10 full-batch step from 0.51 to 0.47 s, for two
-    more passes in every forward).
+    4–70× slower. They are not flushed to zero: that costs every call another pass
+    (+10%), and on the assignment net at k=10 it saved only 31 → 27 ms a step, because
+    the backward's k·σ(1−σ)·G makes subnormal gradients of its own.
     """
     out = np.multiply(z, -k)
     if not isinstance(out, np.ndarray) or out.dtype.kind != "f":  # 0-d gives a NumPy scalar

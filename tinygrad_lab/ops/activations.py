@@ -2,7 +2,7 @@
 where that is cheapest (σ' = kσ(1−σ), tanh' = k(1−tanh²))."""
 import numpy as np
 
-from ..autograd import Function, _np_sigmoid, flush_subnormals
+from ..autograd import Function, _np_sigmoid
 
 
 class Sigmoid(Function):
@@ -17,27 +17,13 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         s = ctx.output
-        if ctx.xp.is_tensor:  # recording this backward (create_graph): Tensors, not arrays
-            local = (1 - s) * s
-            return (local * ctx.k if ctx.k != 1.0 else local) * grad
         # 1 − s is a fresh array, so the products below reuse it in place: one temporary
         # instead of three (it matters at N=10000, where each is 10 MB).
         local = 1 - s
         local *= s
         if ctx.k != 1.0:
             local *= ctx.k
-        if local.size < 1024:  # small: the check below (~1 µs) would cost more than the product
-            local *= grad
-            return local
-        # Where σ(kz) is tiny (a saturated unit, k=10), the product falls into subnormal
-        # floats, which make the next layer's matrix products many times slower. NumPy
-        # reports an underflow for the price of entering errstate: only then are they
-        # flushed to 0 (two passes).
-        try:
-            with np.errstate(under="raise"):
-                local *= grad
-        except FloatingPointError:  # raised after the product was written into local
-            flush_subnormals(local)
+        local *= grad
         return local
 
 
