@@ -190,7 +190,7 @@ def run(seed=0, repeats=3):
     next on this shared machine, which is as much as the difference being measured.
     """
     config = RunConfig(**{**FASHION, "seed": seed})
-    data = load_data(config)  # read once for all the tinygrad-lab runs
+    data = load_data(config)  # read once for the NumPy and tinygrad-lab runs
     runs = {"hand-written numpy": lambda: numpy_bare_run(config, data),
             "tinygrad-lab bare": lambda: tinygrad_lab_bare_run(config, data),
             "tinygrad-lab fit": lambda: tinygrad_lab_run(config, data)}
