@@ -370,6 +370,23 @@ def test_nodes_share_what_they_can_so_big_graphs_hold_fewer_objects():
     assert z._ctx.needs_input_grad == (False, True, False, True, False)
 
 
+def test_a_chain_of_ops_gives_the_garbage_collector_two_objects_per_node():
+    # A node keeps the parents of a one- or two-input op in its own slots, not in a tuple:
+    # the collector, which walks every object a graph holds, sees its Tensor and its Context.
+    # (Arrays are not tracked; the inputs tuple holds none of its objects and is untracked.)
+    import gc
+    x = Tensor(np.float32(1.0), requires_grad=True)
+    gc.collect()
+    before = len(gc.get_objects())
+    y = x
+    for _ in range(2000):
+        y = y * 1.0
+    gc.collect()
+    assert (len(gc.get_objects()) - before) / 2000 == pytest.approx(2.0, abs=0.05)
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
 def test_custom_op_contract_violations_name_the_op():
     class WrongShape(Function):
         @staticmethod

@@ -184,10 +184,21 @@ def test_a_freed_node_keeps_its_arity_but_no_parents():
     x = Tensor([1.0, 2.0], requires_grad=True)
     product = x * x
     stacked = tl.stack([product] * 5)
-    stacked.sum().backward()
-    for node, arity in ((product._ctx, 2), (stacked._ctx, 5)):
+    total = stacked.sum()
+    total.backward()
+    for node, arity in ((product._ctx, 2), (stacked._ctx, 5), (total._ctx, 1)):
         assert node.freed and node.parents == (None,) * arity
     np.testing.assert_allclose(x.grad.numpy(), [10.0, 20.0])  # five copies of 2x
+
+
+def test_parents_are_the_inputs_in_order_for_every_arity():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0], requires_grad=True)
+    assert x.exp()._ctx.parents == (x,)
+    assert (x * y)._ctx.parents == (x, y)
+    assert (2.0 * y)._ctx.parents == (None, y)  # a constant input is None
+    assert tl.where(np.array([True, False]), x, y)._ctx.parents == (None, x, y)
+    assert tl.stack([y, x, y])._ctx.parents == (y, x, y)
 
 
 def test_freed_shared_subgraph_is_detected_from_another_output():
