@@ -222,7 +222,7 @@ class Context:
 _NO_PARAMS: dict = {}
 _SHARED_NEEDS = {needs: needs for n in (1, 2, 3)
                  for needs in itertools.product((False, True), repeat=n)}
-_new_context = object.__new__
+_new_context = _new_tensor = object.__new__
 # 0, 1, 2...: each recorded node's ``sequence``.
 _next_sequence = itertools.count().__next__
 
@@ -278,10 +278,15 @@ class Function:
             raise _shape_error(cls, arrays, err) from err
         if type(out) is not np.ndarray:  # NumPy returns scalars for 0-d results
             out = np.asarray(out)
+        # Tensor._from_op written out, a call fewer on the hottest path of the library.
+        t = _new_tensor(Tensor)
+        t.data, t.grad, t.name, t._hooks, t._retains_grad = out, None, None, None, False
         if _grad_enabled and True in ctx.needs_input_grad:
             ctx.sequence = _next_sequence()
-            return Tensor._from_op(out, True, ctx)
-        return Tensor._from_op(out, False, None)
+            t._ctx, t._requires_grad = ctx, True
+        else:
+            t._ctx, t._requires_grad = None, False
+        return t
 
 
 def _apply_checked(cls, ctx, arrays, params):

@@ -50,7 +50,10 @@ class Tensor:
 
     @classmethod
     def _from_op(cls, data, requires_grad, ctx):
-        """Fast constructor used by ops (no dtype conversion, no checks)."""
+        """Fast constructor used by ops (no dtype conversion, no checks).
+
+        ``Function.apply`` writes the same lines out: a slot added here goes there too.
+        """
         t = cls.__new__(cls)
         t.data, t.grad, t._ctx, t.name = data, None, ctx, None
         t._hooks, t._retains_grad, t._requires_grad = None, False, requires_grad
