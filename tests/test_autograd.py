@@ -387,6 +387,29 @@ def test_a_chain_of_ops_gives_the_garbage_collector_two_objects_per_node():
     assert x.grad.item() == 1.0
 
 
+def test_constants_reach_forward_as_python_numbers_and_arrays():
+    seen = []
+
+    class Record(Function):
+        @staticmethod
+        def forward(ctx, x, c, optional=None):
+            seen.append((c, optional))
+            return x * c if optional is None else x * c + optional
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.inputs[1], None, None
+
+    x = Tensor(np.ones(2, np.float32), requires_grad=True)
+    out = Record.apply(x, np.float64(2.0))  # a NumPy scalar would make float32 data float64
+    assert type(seen[-1][0]) is float and out.dtype == np.float32
+    out = Record.apply(x, [1.0, 3.0], None)  # a list becomes an array, None stays None
+    assert isinstance(seen[-1][0], np.ndarray) and seen[-1][1] is None
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 3.0])
+    assert (x * np.float64(3.0)).dtype == np.float32 == (np.float64(3.0) * x).dtype
+
+
 def test_custom_op_contract_violations_name_the_op():
     class WrongShape(Function):
         @staticmethod

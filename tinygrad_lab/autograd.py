@@ -227,6 +227,22 @@ _new_context = _new_tensor = object.__new__
 _next_sequence = itertools.count().__next__
 
 
+# Constants that reach forward as they are: the usual ones (x * 0.5, the targets of a loss).
+_CONSTANTS_AS_IS = frozenset({float, int, np.ndarray})
+
+
+def _constant(x):
+    """An input that is not a Tensor, as ``forward`` sees it (Python numbers and arrays skip this).
+
+    A NumPy scalar becomes a Python number: NumPy types those weakly, so float32 data times
+    ``np.float64(2.0)`` stays float32 (a NumPy scalar would make it float64). None (an optional
+    input left out) stays None; anything else, a list or a bool, becomes an array.
+    """
+    if isinstance(x, np.generic):
+        return x.item()
+    return x if x is None else np.asarray(x)
+
+
 class Function:
     """Base class of every op. Subclass it, then call ``YourOp.apply(*inputs, **params)``."""
 
@@ -243,14 +259,21 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run ``forward`` on the inputs' arrays and, if any input requires grad, record the node."""
+        """Run ``forward`` on the inputs' arrays and, if any input requires grad, record the node.
+
+        An input that is not a Tensor is a constant (it gets no gradient): Python numbers and
+        arrays reach ``forward`` as they are, a NumPy scalar as a Python number, a list as an
+        array (see ``_constant``).
+        """
         arrays, parents, needs = [], [], []
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 parents.append(x)
                 needs.append(x._requires_grad)
-            else:  # a constant: a Python number or an array
+            else:  # a constant
+                if type(x) not in _CONSTANTS_AS_IS:
+                    x = _constant(x)
                 arrays.append(x)
                 parents.append(None)
                 needs.append(False)

@@ -10,7 +10,7 @@ import builtins  # this module defines its own sum/max/min/abs/pow
 import numpy as np
 
 from . import ops
-from .tensor import Parameter, Tensor, as_tensor
+from .tensor import Tensor, as_tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "maximum",
@@ -21,47 +21,24 @@ __all__ = [
 ]
 
 
-def _operand(x):
-    """A Tensor stays itself; a Python number is left to NumPy's weak typing (float32 stays
-    float32); anything else becomes an array."""
-    if isinstance(x, Tensor) or type(x) is float or type(x) is int:
-        return x
-    if isinstance(x, np.generic):  # a NumPy scalar would be strongly typed: float32 * f64 → f64
-        return x.item()
-    return np.asarray(x)
-
-
-# Operands passed to the op as they are: checking the type first spares the usual case
-# (x * 0.5, x + y) two function calls.
-_AS_IS = frozenset({Tensor, Parameter, float, int})
-
-
-def _binary(op, a, b):
-    if type(a) not in _AS_IS:
-        a = _operand(a)
-    if type(b) not in _AS_IS:
-        b = _operand(b)
-    return op.apply(a, b)
-
-
 def add(a, b):
     """a + b, broadcasting as NumPy does."""
-    return _binary(ops.Add, a, b)
+    return ops.Add.apply(a, b)
 
 
 def sub(a, b):
     """a − b, broadcasting as NumPy does."""
-    return _binary(ops.Sub, a, b)
+    return ops.Sub.apply(a, b)
 
 
 def mul(a, b):
     """a · b elementwise, broadcasting as NumPy does."""
-    return _binary(ops.Mul, a, b)
+    return ops.Mul.apply(a, b)
 
 
 def div(a, b):
     """a / b elementwise, broadcasting as NumPy does."""
-    return _binary(ops.Div, a, b)
+    return ops.Div.apply(a, b)
 
 
 def neg(x):
@@ -71,7 +48,7 @@ def neg(x):
 
 def pow(a, b):  # noqa: A001 - mirrors the operator's name
     """a ** b elementwise."""
-    return _binary(ops.Pow, a, b)
+    return ops.Pow.apply(a, b)
 
 
 def exp(x):
@@ -103,18 +80,18 @@ def clip(x, lo=None, hi=None):
 
 def maximum(a, b):
     """Elementwise max(a, b); on ties each side gets half the gradient."""
-    return _binary(ops.Maximum, a, b)
+    return ops.Maximum.apply(a, b)
 
 
 def minimum(a, b):
     """Elementwise min(a, b); on ties each side gets half the gradient."""
-    return _binary(ops.Minimum, a, b)
+    return ops.Minimum.apply(a, b)
 
 
 def where(cond, a, b):
     """a where cond is true, else b (cond is not differentiated)."""
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    return ops.Where.apply(cond, _operand(a), _operand(b))
+    return ops.Where.apply(cond, a, b)
 
 
 def matmul(a, b):

@@ -172,19 +172,19 @@ class Tensor:
         self.grad = None
 
     # --- operators -------------------------------------------------------------------
-    def __add__(self, other): return F.add(self, other)
-    def __radd__(self, other): return F.add(other, self)
-    def __sub__(self, other): return F.sub(self, other)
-    def __rsub__(self, other): return F.sub(other, self)
-    def __mul__(self, other): return F.mul(self, other)
-    def __rmul__(self, other): return F.mul(other, self)
-    def __truediv__(self, other): return F.div(self, other)
-    def __rtruediv__(self, other): return F.div(other, self)
-    def __pow__(self, other): return F.pow(self, other)
-    def __rpow__(self, other): return F.pow(other, self)
+    def __add__(self, other): return ops.Add.apply(self, other)
+    def __radd__(self, other): return ops.Add.apply(other, self)
+    def __sub__(self, other): return ops.Sub.apply(self, other)
+    def __rsub__(self, other): return ops.Sub.apply(other, self)
+    def __mul__(self, other): return ops.Mul.apply(self, other)
+    def __rmul__(self, other): return ops.Mul.apply(other, self)
+    def __truediv__(self, other): return ops.Div.apply(self, other)
+    def __rtruediv__(self, other): return ops.Div.apply(other, self)
+    def __pow__(self, other): return ops.Pow.apply(self, other)
+    def __rpow__(self, other): return ops.Pow.apply(other, self)
     def __matmul__(self, other): return F.matmul(self, other)
     def __rmatmul__(self, other): return F.matmul(other, self)
-    def __neg__(self): return F.neg(self)
+    def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
     def __abs__(self): return F.abs(self)
     def __getitem__(self, index):
@@ -283,4 +283,4 @@ def as_tensor(x) -> Tensor:
 
 
 autograd._set_tensor_class(Tensor)
-from . import functional as F  # noqa: E402  (functional imports Tensor from here)
+from . import functional as F, ops  # noqa: E402  (functional imports Tensor from here)
