@@ -3,19 +3,20 @@ backward + SGD update) in tinygrad-lab vs the same step hand-written in NumPy, i
 
     python bench/mlp.py            # prints medians and ratios (tinygrad-lab / NumPy)
 
-MyGrad and HIPS autograd are timed too when installed, in the same process; PyTorch, when
-installed, in a child process against its own NumPy baseline (see OTHERS).
+MyGrad, HIPS autograd and PyTorch are timed too when installed. Every framework's step runs
+in a fresh process of its own, as a learner's script would, and the processes take turns
+(see ``run`` for why one shared process gives wrong ratios).
 """
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import (  # noqa: E402
-    in_child, installed, interleaved_medians, median_time, write_record)
+from bench.common import in_child, installed, median_time, write_record  # noqa: E402
 
 SIZES = (784, 256, 128, 10)
 LR = 0.1
@@ -120,54 +121,56 @@ def hips_autograd_step_factory(X, T, Ws):
     return step
 
 
-# NumPy-based frameworks share the process with the NumPy baseline. PyTorch runs in a
-# child process with its own NumPy baseline: its thread pool spinning beside OpenBLAS's
-# would slow both, which measures the two pools fighting, not the frameworks.
+# The NumPy-based frameworks bench/memory.py measures beside NumPy.
 OTHERS = {"mygrad": mygrad_step_factory, "hips-autograd": hips_autograd_step_factory}
+
+# name: (the module it needs, its step factory); the ones not installed are left out.
+FRAMEWORKS = {
+    "numpy": ("numpy", numpy_step_factory),
+    "tinygrad-lab": ("numpy", tinygrad_step_factory),
+    "mygrad": ("mygrad", mygrad_step_factory),
+    "hips-autograd": ("autograd", hips_autograd_step_factory),
+    "pytorch": ("torch", torch_step_factory),
+}
 
 
 def _number(n):
     return 20 if n <= 64 else (3 if n <= 1000 else 1)
 
 
-def _torch_in_child(sizes, repeats):
-    """PyTorch vs NumPy, timed together in a fresh process; None when torch is missing."""
-    if not installed("torch"):
-        return None
-    return {int(k): v for k, v in in_child("mlp", "_torch_child", list(sizes), repeats).items()}
+def step_seconds(name, n, repeats):
+    """Median seconds per step of ``name``'s step at batch ``n``; ``run`` calls it in a
+    fresh process."""
+    X, T, Ws = make_data(n)
+    step = FRAMEWORKS[name][1](X, T, Ws)
+    return median_time(step, repeats=repeats, number=_number(n), warmup=2)
 
 
-def _torch_child(sizes, repeats):
-    ratios = {}
-    for n in sizes:
-        X, T, Ws = make_data(n)
-        # One after the other, not interleaved: PyTorch's threads and OpenBLAS's would spin
-        # against each other at every switch.
-        medians = {name: median_time(factory(X, T, Ws), repeats=repeats, number=_number(n))
-                   for name, factory in (("numpy", numpy_step_factory),
-                                         ("pytorch", torch_step_factory))}
-        ratios[n] = {"ms": medians["pytorch"] * 1e3,
-                     "ratio": medians["pytorch"] / medians["numpy"]}
-    return ratios
+def run(sizes=(64, 1000, 10000), repeats=9, rounds=3):
+    """{n: {framework: {"ms", "ratio" (to NumPy), "rounds_ms"}}}, medians over ``rounds``.
 
-
-def run(sizes=(64, 1000, 10000), repeats=9):
+    Each framework's step runs in a process of its own (``repeats`` timings there), and the
+    processes take turns, round after round, in alternating order. One shared process
+    gives wrong ratios from N=1000 up: glibc hands freed heap memory back to the system and
+    takes it again every step (page faults: about 1,100-1,400 a step at N=1000, for NumPy's
+    step as for ours), unless the heap is already big enough; in one process, the step that
+    needs less memory reuses the heap the other grew and skips the faults the other pays.
+    Measured at N=1000: NumPy's step made 1,360 page faults a step alone and none beside
+    ours, and the ratio read 1.29-1.45x in one process, 0.98-1.02x in separate ones. PyTorch
+    also needs its own process: its thread pool and OpenBLAS's would spin against each other.
+    """
+    names = [name for name, (module, _) in FRAMEWORKS.items() if installed(module)]
     results = {}
-    torch_results = _torch_in_child(sizes, repeats)
     for n in sizes:
-        X, T, Ws = make_data(n)
-        fns = {"numpy": numpy_step_factory(X, T, Ws),
-               "tinygrad-lab": tinygrad_step_factory(X, T, Ws)}
-        for name, factory in OTHERS.items():
-            try:
-                fns[name] = factory(X, T, Ws)
-            except ImportError:
-                pass  # not installed: compared only where present
-        medians = interleaved_medians(fns, repeats=repeats, number=_number(n))
-        base = medians["numpy"]
-        results[n] = {name: {"ms": t * 1e3, "ratio": t / base} for name, t in medians.items()}
-        if torch_results is not None:
-            results[n]["pytorch (own process)"] = torch_results[n]
+        samples = {name: [] for name in names}
+        for r in range(rounds):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                samples[name].append(in_child("mlp", "step_seconds", name, n, repeats))
+        base = statistics.median(samples["numpy"])
+        results[n] = {name: {"ms": statistics.median(s) * 1e3,
+                             "ratio": statistics.median(s) / base,
+                             "rounds_ms": [t * 1e3 for t in s]}
+                      for name, s in samples.items()}
     return results
 
 
