@@ -403,6 +403,8 @@ def test_constants_reach_forward_as_python_numbers_and_arrays():
     x = Tensor(np.ones(2, np.float32), requires_grad=True)
     out = Record.apply(x, np.float64(2.0))  # a NumPy scalar would make float32 data float64
     assert type(seen[-1][0]) is float and out.dtype == np.float32
+    Record.apply(x, 2.0, (1.0, 2.0))  # a tuple is passed as it is (a shape, say)
+    assert type(seen[-1][1]) is tuple
     out = Record.apply(x, [1.0, 3.0], None)  # a list becomes an array, None stays None
     assert isinstance(seen[-1][0], np.ndarray) and seen[-1][1] is None
     out.sum().backward()

@@ -237,12 +237,12 @@ def _constant(x):
     """An input that is not a Tensor, as ``forward`` sees it (Python numbers and arrays skip this).
 
     A NumPy scalar becomes a Python number: NumPy types those weakly, so float32 data times
-    ``np.float64(2.0)`` stays float32 (a NumPy scalar would make it float64). None (an optional
-    input left out) stays None; anything else, a list or a bool, becomes an array.
+    ``np.float64(2.0)`` stays float32 (a NumPy scalar would make it float64). A list becomes an
+    array. Anything else (a tuple, None for an optional input left out) is passed as it is.
     """
     if isinstance(x, np.generic):
         return x.item()
-    return x if x is None else np.asarray(x)
+    return np.asarray(x) if isinstance(x, list) else x
 
 
 class Function:
