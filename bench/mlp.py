@@ -121,9 +121,6 @@ def hips_autograd_step_factory(X, T, Ws):
     return step
 
 
-# The NumPy-based frameworks bench/memory.py measures beside NumPy.
-OTHERS = {"mygrad": mygrad_step_factory, "hips-autograd": hips_autograd_step_factory}
-
 # name: (the module it needs, its step factory); the ones not installed are left out.
 FRAMEWORKS = {
     "numpy": ("numpy", numpy_step_factory),
@@ -132,6 +129,8 @@ FRAMEWORKS = {
     "hips-autograd": ("autograd", hips_autograd_step_factory),
     "pytorch": ("torch", torch_step_factory),
 }
+# The NumPy-based frameworks bench/memory.py measures beside NumPy.
+OTHERS = {name: FRAMEWORKS[name][1] for name in ("mygrad", "hips-autograd")}
 
 
 def _number(n):
