@@ -22,12 +22,12 @@ SIZES = (784, 256, 128, 10)
 LR = 0.1
 
 
-def make_data(n, seed=0):
+def make_data(n, seed=0, sizes=SIZES):
     rng = np.random.default_rng(seed)
-    X = rng.random((n, SIZES[0]), dtype=np.float32)
-    T = np.eye(SIZES[-1], dtype=np.float32)[rng.integers(0, SIZES[-1], n)]
+    X = rng.random((n, sizes[0]), dtype=np.float32)
+    T = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
     Ws = [rng.uniform(-1, 1, (o, i)).astype(np.float32) * np.float32(1 / np.sqrt(i))
-          for i, o in zip(SIZES[:-1], SIZES[1:])]
+          for i, o in zip(sizes[:-1], sizes[1:])]
     return X, T, Ws
 
 
@@ -55,7 +55,8 @@ def numpy_step_factory(X, T, Ws):
 def tinygrad_step_factory(X, T, Ws):
     import tinygrad_lab as tl
     from models import AssignmentMLP
-    model = AssignmentMLP(SIZES, activation="sigmoid", init="uniform", bias=False)
+    sizes = (Ws[0].shape[1],) + tuple(w.shape[0] for w in Ws)
+    model = AssignmentMLP(sizes, activation="sigmoid", init="uniform", bias=False)
     for (fc, _), w in zip(model.layers(), Ws):
         fc.weight.data[...] = w
     opt = tl.optim.SGD(model.parameters(), lr=LR)

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BENCHES = ("ops", "chain", "mlp", "memory", "train", "endtoend")
+BENCHES = ("ops", "chain", "mlp", "overhead", "memory", "train", "endtoend")
 
 
 def main(names=BENCHES):
