@@ -639,7 +639,8 @@ def _seed_for(t, grad, create_graph):
                 f"backward() on a tensor of shape {t.shape} needs an explicit gradient: call "
                 f"t.backward(grad) with an array of that shape, or reduce it to a scalar first "
                 f"(e.g. t.sum().backward()).")
-        seed = np.ones(t.shape, dtype=t.dtype)
+        seed = np.empty(t.data.shape, t.data.dtype)  # np.ones, without its Python layer
+        seed.fill(1)
     else:
         seed = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=t.dtype)
         if seed.shape != t.shape:
@@ -657,8 +658,14 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
             "through. Create the inputs with requires_grad=True (parameters do this) and make "
             "sure the computation did not run under tl.no_grad().")
     seed = _seed_for(tensor, grad, create_graph)
-    with (enable_grad() if create_graph else no_grad()):
+    # The backward pass records a graph only for create_graph: what ``with no_grad()`` (or
+    # ``enable_grad()``) does, written out, as every training step passes here.
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, create_graph
+    try:
         _run_backward([tensor], [seed], retain_graph or create_graph, create_graph)
+    finally:
+        _grad_enabled = previous
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
