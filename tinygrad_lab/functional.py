@@ -289,11 +289,11 @@ def _targets_like(name, pred, targets):
         t = targets
     else:
         t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-        if t.dtype != pred.dtype:
-            t = t.astype(pred.dtype)
-    if np.shape(t.data if isinstance(t, Tensor) else t) != pred.shape:
+        if t.dtype != pred.data.dtype:
+            t = t.astype(pred.data.dtype)
+    if t.shape != pred.data.shape:  # an array or a Tensor: both have .shape
         raise ValueError(f"{name}: predictions have shape {pred.shape} but targets have shape "
-                         f"{np.shape(t.data if isinstance(t, Tensor) else t)}; they must match.")
+                         f"{t.shape}; they must match.")
     return t
 
 
