@@ -64,8 +64,8 @@ class AssignmentMLP(nn.Module):
 
     def forward(self, x):
         x = x.flatten(1) if x.ndim > 2 else x
-        for fc, act in self.layers():
-            x = act(fc(x))
+        for fc, act in self._layer_names:  # by name, so a layer swapped in is the one called
+            x = getattr(self, act)(getattr(self, fc)(x))
         return x
 
     def extra_repr(self):
