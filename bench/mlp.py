@@ -146,8 +146,13 @@ def step_seconds(name, n, repeats):
     return median_time(step, repeats=repeats, number=_number(n), warmup=2)
 
 
-def run(sizes=(64, 1000, 10000), repeats=9, rounds=3):
+def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
     """{n: {framework: {"ms", "ratio" (to NumPy), "rounds_ms"}}}, medians over ``rounds``.
+
+    Five rounds, not three: from N=1000 up a step's time also depends on how many pages
+    glibc hands back to the system and takes again (below), which changes from one process
+    to the next (ours: 3,412 and 4,434 page faults a step at N=10000 in two processes), so
+    a median over three processes moved by several percent between runs.
 
     Each framework's step runs in a process of its own (``repeats`` timings there), and the
     processes take turns, round after round, in alternating order. One shared process
