@@ -244,6 +244,31 @@ def test_no_grad_is_restored_after_an_exception():
     assert tl.is_grad_enabled()
 
 
+def test_backward_records_only_with_create_graph_and_restores_the_grad_mode():
+    # backward() switches recording off for its pass (on with create_graph) and back to what
+    # it was afterwards, also when the pass fails.
+    seen = []
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda g: seen.append(tl.is_grad_enabled()))
+    y.sum().backward(retain_graph=True)
+    y.sum().backward(create_graph=True)
+    assert seen == [False, True] and tl.is_grad_enabled()
+
+    def fail(g):
+        raise KeyError("from a hook")
+
+    z = x * 2
+    z.register_hook(fail)
+    with pytest.raises(KeyError):
+        z.sum().backward()
+    assert tl.is_grad_enabled()
+    with tl.no_grad():
+        w = Tensor([1.0], requires_grad=True)
+        w.backward(create_graph=True)
+        assert not tl.is_grad_enabled()
+
+
 def test_constants_get_no_gradient():
     x = Tensor([1.0, 2.0], requires_grad=True)
     c = Tensor([3.0, 4.0])
