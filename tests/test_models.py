@@ -40,6 +40,21 @@ def test_bias_output_activation_and_images():
     assert model(images).shape == (4, 3)
 
 
+def test_a_layer_swapped_in_is_the_one_called():
+    # A teacher replaces one activation to show its effect; forward must use the new one.
+    model = AssignmentMLP((6, 5, 4), seed=0)
+    x = Tensor(np.random.default_rng(1).normal(size=(3, 6)).astype(np.float32))
+    before = model(x).data
+    model.act1 = nn.Tanh()
+    model.fc2 = nn.Linear(5, 4, bias=False, rng=7)
+    after = model(x)
+    hidden = np.tanh(x.data @ model.fc1.weight.data.T)
+    expected = 1 / (1 + np.exp(-(hidden @ model.fc2.weight.data.T)))
+    np.testing.assert_allclose(after.data, expected, rtol=1e-5)
+    assert not np.allclose(after.data, before)
+    assert [type(act).__name__ for _, act in model.layers()] == ["Tanh", "Sigmoid"]
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_activation_is_accepted(activation):
     model = AssignmentMLP((6, 5, 4), activation=activation, k=1.5, seed=0)
