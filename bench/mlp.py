@@ -138,16 +138,32 @@ def _number(n):
     return 20 if n <= 64 else (3 if n <= 1000 else 1)
 
 
+def _page_faults():
+    """Minor page faults of this process so far (None where ``resource`` is missing: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def step_seconds(name, n, repeats):
-    """Median seconds per step of ``name``'s step at batch ``n``; ``run`` calls it in a
-    fresh process."""
+    """(median seconds per step, page faults per step) of ``name``'s step at batch ``n``;
+    ``run`` calls it in a fresh process. Faults are counted over the timed steps."""
     X, T, Ws = make_data(n)
     step = FRAMEWORKS[name][1](X, T, Ws)
-    return median_time(step, repeats=repeats, number=_number(n), warmup=2)
+    for _ in range(2):  # warm-up
+        step()
+    before = _page_faults()
+    seconds = median_time(step, repeats=repeats, number=_number(n), warmup=0)
+    after = _page_faults()
+    faults = None if before is None else (after - before) / (repeats * _number(n))
+    return seconds, faults
 
 
 def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
-    """{n: {framework: {"ms", "ratio" (to NumPy), "rounds_ms"}}}, medians over ``rounds``.
+    """{n: {framework: {"ms", "ratio" (to NumPy), "rounds_ms", "faults"}}}, medians over
+    ``rounds`` (``faults``: page faults per step).
 
     Five rounds, not three: from N=1000 up a step's time also depends on how many pages
     glibc hands back to the system and takes again (below), which changes from one process
@@ -168,13 +184,18 @@ def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
     results = {}
     for n in sizes:
         samples = {name: [] for name in names}
+        faults = {name: [] for name in names}
         for r in range(rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
-                samples[name].append(in_child("mlp", "step_seconds", name, n, repeats))
+                seconds, step_faults = in_child("mlp", "step_seconds", name, n, repeats)
+                samples[name].append(seconds)
+                faults[name].append(step_faults)
         base = statistics.median(samples["numpy"])
         results[n] = {name: {"ms": statistics.median(s) * 1e3,
                              "ratio": statistics.median(s) / base,
-                             "rounds_ms": [t * 1e3 for t in s]}
+                             "rounds_ms": [t * 1e3 for t in s],
+                             "faults": (None if None in faults[name]
+                                        else statistics.median(faults[name]))}
                       for name, s in samples.items()}
     return results
 
@@ -185,6 +206,9 @@ def main():
     for n, row in results.items():
         cells = "   ".join(f"{name} {r['ms']:.3f} ms ({r['ratio']:.2f}x)" for name, r in row.items())
         print(f"  N={n:>5}: {cells}")
+        if all(r["faults"] is not None for r in row.values()):
+            counts = ", ".join(f"{name} {r['faults']:,.0f}" for name, r in row.items())
+            print(f"           page faults a step: {counts}")
     write_record("mlp", {"results": {str(k): v for k, v in results.items()}})
 
 
