@@ -538,71 +538,79 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     # (create_graph) or detect_anomaly go through _input_grads and _conform.
     special = create_graph or _anomaly
 
-    while waiting:
-        t = heapq.heappop(waiting)[2]
-        ctx = t._ctx
-        if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
-            raise RuntimeError(_FREED_MESSAGE)
-        g = grads.pop(id(t))
-        if t._hooks:
-            g = _run_hooks(t._hooks, g, create_graph)
-        if wanted_ids is not None:
-            if id(t) in wanted_ids:
-                found[wanted_ids[id(t)]] = g
-        elif ctx is None or t._retains_grad:
-            _accumulate_grad(t, g, create_graph, leaf_grad_ids)
-        if ctx is None:
-            continue
-        parents = ctx._more_parents  # ctx.parents, without a property call
-        if parents is None:
-            parents = ((ctx._parent0,) if len(ctx.needs_input_grad) == 1
-                       else (ctx._parent0, ctx._parent1))
-        if special:
-            parent_grads = _input_grads(ctx, t, g, create_graph)
-        else:
-            ctx.output = t.data
-            parent_grads = ctx.op.backward(ctx, g)
-            ctx.output = None
-        if type(parent_grads) is not tuple:
-            parent_grads = (parent_grads,)
-        if len(parent_grads) != len(parents):
-            raise _wrong_count(ctx, parent_grads)
-        for i, parent in enumerate(parents):
-            if parent is None or not parent._requires_grad:
+    # The pass records a graph only for create_graph (higher-order gradients); the mode
+    # is put back as it was afterwards. Written out, not a ``with no_grad()`` block: every
+    # training step passes here.
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, create_graph
+    try:
+        while waiting:
+            t = heapq.heappop(waiting)[2]
+            ctx = t._ctx
+            if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
+                raise RuntimeError(_FREED_MESSAGE)
+            g = grads.pop(id(t))
+            if t._hooks:
+                g = _run_hooks(t._hooks, g, create_graph)
+            if wanted_ids is not None:
+                if id(t) in wanted_ids:
+                    found[wanted_ids[id(t)]] = g
+            elif ctx is None or t._retains_grad:
+                _accumulate_grad(t, g, create_graph, leaf_grad_ids)
+            if ctx is None:
                 continue
-            pg = parent_grads[i]
-            if pg is None:
-                continue
-            # The usual case is an array of the input's exact shape and dtype; anything
-            # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
-            target = parent.data
-            if type(pg) is not np.ndarray and not special:
-                pg = np.asarray(pg)  # NumPy returns scalars, not arrays, for 0-d results
-            if special or pg.shape != target.shape or pg.dtype != target.dtype:
-                pg = _conform(ctx, i, pg, target, create_graph)
-            key = id(parent)
-            if key not in grads:  # the first share to reach this parent
-                grads[key] = pg
-                made_by = parent._ctx
-                heapq.heappush(waiting, (1 if made_by is None else -made_by.sequence,
-                                         arrival(), parent))
-            elif key in summed:
-                grads[key] += pg  # our own array from an earlier sum: add in place
+            parents = ctx._more_parents  # ctx.parents, without a property call
+            if parents is None:
+                parents = ((ctx._parent0,) if len(ctx.needs_input_grad) == 1
+                           else (ctx._parent0, ctx._parent1))
+            if special:
+                parent_grads = _input_grads(ctx, t, g, create_graph)
             else:
-                # pg or the stored gradient may be another node's array too (Add hands
-                # the same one to both inputs): the first sum makes a new array.
-                total = grads[key] + pg
-                if not create_graph and type(total) is not np.ndarray:
-                    total = np.asarray(total)  # NumPy sums 0-d arrays into scalars
-                grads[key] = total
-                summed.add(key)
-        if not retain_graph:
-            # Dropping the references frees the intermediate tensors as soon as nobody
-            # else holds them: memory stays flat from one training step to the next.
-            ctx._parent0 = ctx._parent1 = None
-            if ctx._more_parents is not None:
-                ctx._more_parents = (None,) * len(parents)
-            ctx.inputs = None  # which also marks the node as freed
+                ctx.output = t.data
+                parent_grads = ctx.op.backward(ctx, g)
+                ctx.output = None
+            if type(parent_grads) is not tuple:
+                parent_grads = (parent_grads,)
+            if len(parent_grads) != len(parents):
+                raise _wrong_count(ctx, parent_grads)
+            for i, parent in enumerate(parents):
+                if parent is None or not parent._requires_grad:
+                    continue
+                pg = parent_grads[i]
+                if pg is None:
+                    continue
+                # The usual case is an array of the input's exact shape and dtype; anything
+                # else (a scalar, a broadcast shape, a Tensor when recording) is conformed.
+                target = parent.data
+                if type(pg) is not np.ndarray and not special:
+                    pg = np.asarray(pg)  # NumPy returns scalars, not arrays, for 0-d results
+                if special or pg.shape != target.shape or pg.dtype != target.dtype:
+                    pg = _conform(ctx, i, pg, target, create_graph)
+                key = id(parent)
+                if key not in grads:  # the first share to reach this parent
+                    grads[key] = pg
+                    made_by = parent._ctx
+                    heapq.heappush(waiting, (1 if made_by is None else -made_by.sequence,
+                                             arrival(), parent))
+                elif key in summed:
+                    grads[key] += pg  # our own array from an earlier sum: add in place
+                else:
+                    # pg or the stored gradient may be another node's array too (Add hands
+                    # the same one to both inputs): the first sum makes a new array.
+                    total = grads[key] + pg
+                    if not create_graph and type(total) is not np.ndarray:
+                        total = np.asarray(total)  # NumPy sums 0-d arrays into scalars
+                    grads[key] = total
+                    summed.add(key)
+            if not retain_graph:
+                # Dropping the references frees the intermediate tensors as soon as nobody
+                # else holds them: memory stays flat from one training step to the next.
+                ctx._parent0 = ctx._parent1 = None
+                if ctx._more_parents is not None:
+                    ctx._more_parents = (None,) * len(parents)
+                ctx.inputs = None  # which also marks the node as freed
+    finally:
+        _grad_enabled = previous
     return found
 
 
@@ -658,14 +666,7 @@ def backward(tensor, grad=None, retain_graph=False, create_graph=False):
             "through. Create the inputs with requires_grad=True (parameters do this) and make "
             "sure the computation did not run under tl.no_grad().")
     seed = _seed_for(tensor, grad, create_graph)
-    # The backward pass records a graph only for create_graph: what ``with no_grad()`` (or
-    # ``enable_grad()``) does, written out, as every training step passes here.
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, create_graph
-    try:
-        _run_backward([tensor], [seed], retain_graph or create_graph, create_graph)
-    finally:
-        _grad_enabled = previous
+    _run_backward([tensor], [seed], retain_graph or create_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None,
@@ -692,8 +693,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_seed_for(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    with (enable_grad() if create_graph else no_grad()):
-        found = _run_backward(outputs, seeds, retain_graph, create_graph, wanted=inputs)
+    found = _run_backward(outputs, seeds, retain_graph, create_graph, wanted=inputs)
     result = []
     for i, (x, g) in enumerate(zip(inputs, found)):
         if g is None:
