@@ -151,13 +151,13 @@ def step_seconds(name, n, repeats):
     """(median seconds per step, page faults per step) of ``name``'s step at batch ``n``;
     ``run`` calls it in a fresh process. Faults are counted over the timed steps."""
     X, T, Ws = make_data(n)
-    step = FRAMEWORKS[name][1](X, T, Ws)
+    step, number = FRAMEWORKS[name][1](X, T, Ws), _number(n)
     for _ in range(2):  # warm-up
         step()
     before = _page_faults()
-    seconds = median_time(step, repeats=repeats, number=_number(n), warmup=0)
+    seconds = median_time(step, repeats=repeats, number=number, warmup=0)
     after = _page_faults()
-    faults = None if before is None else (after - before) / (repeats * _number(n))
+    faults = None if before is None else (after - before) / (repeats * number)
     return seconds, faults
 
 

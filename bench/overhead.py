@@ -13,9 +13,10 @@ NumPy's own work per call. Each step is timed twice:
 * warm: at once after that, with everything cached.
 
 Why it matters: at N=64 the matrix products take the same time inside both steps, so what
-tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid cold. The
-cold excess printed here is close to the difference of the two N=64 steps in
-bench/mlp.py (the README's performance section has both).
+tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid cold. How
+much it costs in the N=64 step also depends on what else the machine is doing: on
+2026-11-27 this printed 76-79 us while the N=64 difference in bench/mlp.py was 62-71 us
+in quiet runs and 108-129 us in busier ones (the README's performance section has both).
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ STREAM_BYTES = 3_200_000
 
 
 def run(rounds=3000):
-    """{framework: {"cold_us", "warm_us"}} and the excess of tinygrad-lab over NumPy, medians."""
+    """({framework: {"cold", "warm"}}, {"cold", "warm"}): µs per step, and tinygrad-lab's
+    excess over NumPy; medians over ``rounds``."""
     X, T, Ws = make_data(1, sizes=WIDTHS)
     steps = {"numpy": numpy_step_factory(X, T, Ws), "tinygrad-lab": tinygrad_step_factory(X, T, Ws)}
     source = np.ones(STREAM_BYTES // 8)
