@@ -512,28 +512,33 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     the forward pass ran the ops. An op's inputs exist before it runs, so every op that
     used a tensor is newer than the tensor; by the time the tensor comes up, all of them
     have sent their share and its gradient is complete. Leaves, which no op made, come
-    last. So the graph is walked once, with no first pass to count each tensor's users.
+    last, once every op is done, in the order gradients reached them. So the graph is
+    walked once, with no first pass to count each tensor's users.
 
     With ``wanted`` (a list of tensors) the gradients of those tensors are
     returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
     tensors that called ``retain_grad``) accumulate into ``.grad``.
     """
     grads = {}    # id(tensor) -> its gradient so far
-    # The tensors whose gradient is on its way, as a heap of (order, arrival, tensor): an
-    # op's output has order -sequence, a leaf 1, so leaves come after every op, in the
-    # order gradients reached them. ``arrival`` also means two tensors are never compared.
+    # The op outputs whose gradient is on its way, as a heap of (-sequence, arrival,
+    # tensor): the newest op first. ``arrival`` means two tensors are never compared
+    # (copy.copy of a tensor shares its node, so a sequence number can appear twice).
     waiting = []
     arrival = itertools.count().__next__
+    leaves = []   # the leaves reached so far, in the order their first share came
     for r, s in zip(roots, seeds):
         if id(r) in grads:
             grads[id(r)] = grads[id(r)] + s
+            continue
+        grads[id(r)] = s
+        if r._ctx is None:
+            leaves.append(r)
         else:
-            grads[id(r)] = s
-            heapq.heappush(waiting, (1 if r._ctx is None else -r._ctx.sequence, arrival(), r))
+            heapq.heappush(waiting, (-r._ctx.sequence, arrival(), r))
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
-    leaf_grad_ids = set()
     summed = set()  # ids whose gradient is a sum this pass made: safe to add into in place
+    leaf_grad_ids = set()  # the arrays stored in a .grad this pass (_accumulate_grad)
     # Plain arrays and no checks: the usual case, run inline below. Recording the backward
     # (create_graph) or detect_anomaly go through _input_grads and _conform.
     special = create_graph or _anomaly
@@ -547,7 +552,7 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
         while waiting:
             t = heapq.heappop(waiting)[2]
             ctx = t._ctx
-            if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
+            if ctx.inputs is None:  # ctx.freed, without a property call
                 raise RuntimeError(_FREED_MESSAGE)
             g = grads.pop(id(t))
             if t._hooks:
@@ -555,10 +560,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
             if wanted_ids is not None:
                 if id(t) in wanted_ids:
                     found[wanted_ids[id(t)]] = g
-            elif ctx is None or t._retains_grad:
+            elif t._retains_grad:
                 _accumulate_grad(t, g, create_graph, leaf_grad_ids)
-            if ctx is None:
-                continue
             parents = ctx._more_parents  # ctx.parents, without a property call
             if parents is None:
                 parents = ((ctx._parent0,) if len(ctx.needs_input_grad) == 1
@@ -589,9 +592,10 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 key = id(parent)
                 if key not in grads:  # the first share to reach this parent
                     grads[key] = pg
-                    made_by = parent._ctx
-                    heapq.heappush(waiting, (1 if made_by is None else -made_by.sequence,
-                                             arrival(), parent))
+                    if parent._ctx is None:
+                        leaves.append(parent)
+                    else:
+                        heapq.heappush(waiting, (-parent._ctx.sequence, arrival(), parent))
                 elif key in summed:
                     grads[key] += pg  # our own array from an earlier sum: add in place
                 else:
@@ -609,6 +613,16 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 if ctx._more_parents is not None:
                     ctx._more_parents = (None,) * len(parents)
                 ctx.inputs = None  # which also marks the node as freed
+        # Every op has sent its shares: the leaves' gradients are complete.
+        for t in leaves:
+            g = grads.pop(id(t))
+            if t._hooks:
+                g = _run_hooks(t._hooks, g, create_graph)
+            if wanted_ids is not None:
+                if id(t) in wanted_ids:
+                    found[wanted_ids[id(t)]] = g
+            else:
+                _accumulate_grad(t, g, create_graph, leaf_grad_ids)
     finally:
         _grad_enabled = previous
     return found
@@ -642,7 +656,7 @@ def _accumulate_grad(t, g, create_graph, leaf_grad_ids):
 
 def _seed_for(t, grad, create_graph):
     if grad is None:
-        if t.size != 1:
+        if t.data.size != 1:
             raise RuntimeError(
                 f"backward() on a tensor of shape {t.shape} needs an explicit gradient: call "
                 f"t.backward(grad) with an array of that shape, or reduce it to a scalar first "
@@ -660,7 +674,7 @@ def _seed_for(t, grad, create_graph):
 
 def backward(tensor, grad=None, retain_graph=False, create_graph=False):
     """Accumulate d tensor / d leaf into every leaf's ``.grad`` (see ``Tensor.backward``)."""
-    if not tensor.requires_grad:
+    if not tensor._requires_grad:
         raise RuntimeError(
             "backward(): this tensor does not require grad, so there is no graph to go back "
             "through. Create the inputs with requires_grad=True (parameters do this) and make "
