@@ -174,9 +174,9 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 grad = p.grad.data if isinstance(p.grad, Tensor) else p.grad
-                # The gradient in the parameter's dtype; no copy when it already is,
-                # which is safe because update() never writes into `grad`.
-                grad = np.asarray(grad, dtype=p.data.dtype)
+                # The gradient in the parameter's dtype (update() never writes into it).
+                if type(grad) is not np.ndarray or grad.dtype != p.data.dtype:
+                    grad = np.asarray(grad, dtype=p.data.dtype)
                 if grad.shape != p.data.shape:
                     raise ValueError(f"{type(self).__name__}: parameter {p.name!r} has shape "
                                      f"{p.data.shape} but its grad has shape {grad.shape}")

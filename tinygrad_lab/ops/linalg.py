@@ -44,11 +44,11 @@ class Linear(Function):
         x, w = ctx.inputs[0], ctx.inputs[1]
         dx = grad @ w if ctx.needs_input_grad[0] else None
         dw = None
+        if grad.ndim != 2:  # batch axes (x of shape (..., in)) are folded into one
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
         if ctx.needs_input_grad[1]:
-            # Batch axes (if x has more than two) are folded into one before Gᵀ·x.
-            g2 = grad.reshape(-1, grad.shape[-1])
-            dw = g2.T @ x.reshape(-1, x.shape[-1])
+            dw = grad.T @ x
         if len(ctx.inputs) == 2:
             return dx, dw
-        db = grad.reshape(-1, grad.shape[-1]).sum(axis=0) if ctx.needs_input_grad[2] else None
+        db = grad.sum(axis=0) if ctx.needs_input_grad[2] else None
         return dx, dw, db
