@@ -147,23 +147,28 @@ def _page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def step_seconds(name, n, repeats):
+def step_seconds(name, n, repeats, blas_threads=None):
     """(median seconds per step, page faults per step) of ``name``'s step at batch ``n``;
-    ``run`` calls it in a fresh process. Faults are counted over the timed steps."""
+    ``run`` calls it in a fresh process. Faults are counted over the timed steps.
+    ``blas_threads``: limit NumPy's BLAS to this many threads (None: its default)."""
+    from threadpoolctl import threadpool_limits   # installed with scikit-learn
     X, T, Ws = make_data(n)
     step, number = FRAMEWORKS[name][1](X, T, Ws), _number(n)
-    for _ in range(2):  # warm-up
-        step()
-    before = _page_faults()
-    seconds = median_time(step, repeats=repeats, number=number, warmup=0)
-    after = _page_faults()
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for _ in range(2):  # warm-up
+            step()
+        before = _page_faults()
+        seconds = median_time(step, repeats=repeats, number=number, warmup=0)
+        after = _page_faults()
     faults = None if before is None else (after - before) / (repeats * number)
     return seconds, faults
 
 
-def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
+def run(sizes=(64, 1000, 10000), repeats=9, rounds=5, blas_threads=None, only=None):
     """{n: {framework: {"ms", "ratio" (to NumPy), "rounds_ms", "faults"}}}, medians over
-    ``rounds`` (``faults``: page faults per step).
+    ``rounds`` (``faults``: page faults per step). ``blas_threads`` limits NumPy's BLAS in
+    every process (None: its default); ``only`` names the frameworks to time (None: all
+    installed).
 
     Five rounds, not three: from N=1000 up a step's time also depends on how many pages
     glibc hands back to the system and takes again (below), which changes from one process
@@ -180,14 +185,16 @@ def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
     ours, and the ratio read 1.29-1.45x in one process, 0.98-1.02x in separate ones. PyTorch
     also needs its own process: its thread pool and OpenBLAS's would spin against each other.
     """
-    names = [name for name, (module, _) in FRAMEWORKS.items() if installed(module)]
+    names = [name for name, (module, _) in FRAMEWORKS.items()
+             if installed(module) and (only is None or name in only)]
     results = {}
     for n in sizes:
         samples = {name: [] for name in names}
         faults = {name: [] for name in names}
         for r in range(rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
-                seconds, step_faults = in_child("mlp", "step_seconds", name, n, repeats)
+                seconds, step_faults = in_child("mlp", "step_seconds", name, n, repeats,
+                                                blas_threads)
                 samples[name].append(seconds)
                 faults[name].append(step_faults)
         base = statistics.median(samples["numpy"])
@@ -200,16 +207,34 @@ def run(sizes=(64, 1000, 10000), repeats=9, rounds=5):
     return results
 
 
+# The NumPy-based frameworks, timed again at N=64 with one BLAS thread (see main).
+ONE_THREAD = ("numpy", "tinygrad-lab", "mygrad", "hips-autograd")
+
+
+def _print_row(label, row):
+    cells = "   ".join(f"{name} {r['ms']:.3f} ms ({r['ratio']:.2f}x)" for name, r in row.items())
+    print(f"  {label}: {cells}")
+    if all(r["faults"] is not None for r in row.values()):
+        counts = ", ".join(f"{name} {r['faults']:,.0f}" for name, r in row.items())
+        print(f"           page faults a step: {counts}")
+
+
 def main():
+    """Every size with NumPy's default BLAS threads, then N=64 again with one BLAS thread.
+
+    The second row is there because the N=64 ratio depends on it: what tinygrad-lab adds
+    to the step is Python bookkeeping, and it runs slower when the matrix products have
+    just filled the core's cache. With two BLAS threads each core gets half of that
+    traffic; with one, the core running Python gets all of it.
+    """
     results = run()
     print("assignment MLP step, 784-256-128-10 sigmoid MSE float32 (median ms, ratio to NumPy)")
     for n, row in results.items():
-        cells = "   ".join(f"{name} {r['ms']:.3f} ms ({r['ratio']:.2f}x)" for name, r in row.items())
-        print(f"  N={n:>5}: {cells}")
-        if all(r["faults"] is not None for r in row.values()):
-            counts = ", ".join(f"{name} {r['faults']:,.0f}" for name, r in row.items())
-            print(f"           page faults a step: {counts}")
-    write_record("mlp", {"results": {str(k): v for k, v in results.items()}})
+        _print_row(f"N={n:>5}", row)
+    one_thread = run(sizes=(64,), blas_threads=1, only=ONE_THREAD)
+    _print_row("N=   64, one BLAS thread", one_thread[64])
+    write_record("mlp", {"results": {str(k): v for k, v in results.items()},
+                         "one_blas_thread": {str(k): v for k, v in one_thread.items()}})
 
 
 if __name__ == "__main__":
