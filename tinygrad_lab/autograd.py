@@ -526,6 +526,7 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     waiting = []
     arrival = itertools.count().__next__
     leaves = []   # the leaves reached so far, in the order their first share came
+    next_leaf = 0  # the position in ``leaves`` of the next one to finish
     for r, s in zip(roots, seeds):
         if id(r) in grads:
             grads[id(r)] = grads[id(r)] + s
@@ -549,10 +550,17 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     global _grad_enabled
     previous, _grad_enabled = _grad_enabled, create_graph
     try:
-        while waiting:
-            t = heapq.heappop(waiting)[2]
+        while True:
+            # The newest op waiting; once every op is done, the leaves in turn (no op can
+            # add to a leaf's gradient any more).
+            if waiting:
+                t = heapq.heappop(waiting)[2]
+            elif next_leaf < len(leaves):
+                t, next_leaf = leaves[next_leaf], next_leaf + 1
+            else:
+                break
             ctx = t._ctx
-            if ctx.inputs is None:  # ctx.freed, without a property call
+            if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
                 raise RuntimeError(_FREED_MESSAGE)
             g = grads.pop(id(t))
             if t._hooks:
@@ -560,8 +568,10 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
             if wanted_ids is not None:
                 if id(t) in wanted_ids:
                     found[wanted_ids[id(t)]] = g
-            elif t._retains_grad:
+            elif ctx is None or t._retains_grad:
                 _accumulate_grad(t, g, create_graph, leaf_grad_ids)
+            if ctx is None:
+                continue
             parents = ctx._more_parents  # ctx.parents, without a property call
             if parents is None:
                 parents = ((ctx._parent0,) if len(ctx.needs_input_grad) == 1
@@ -613,16 +623,6 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 if ctx._more_parents is not None:
                     ctx._more_parents = (None,) * len(parents)
                 ctx.inputs = None  # which also marks the node as freed
-        # Every op has sent its shares: the leaves' gradients are complete.
-        for t in leaves:
-            g = grads.pop(id(t))
-            if t._hooks:
-                g = _run_hooks(t._hooks, g, create_graph)
-            if wanted_ids is not None:
-                if id(t) in wanted_ids:
-                    found[wanted_ids[id(t)]] = g
-            else:
-                _accumulate_grad(t, g, create_graph, leaf_grad_ids)
     finally:
         _grad_enabled = previous
     return found
