@@ -512,34 +512,28 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     the forward pass ran the ops. An op's inputs exist before it runs, so every op that
     used a tensor is newer than the tensor; by the time the tensor comes up, all of them
     have sent their share and its gradient is complete. Leaves, which no op made, come
-    last, once every op is done, in the order gradients reached them. So the graph is
-    walked once, with no first pass to count each tensor's users.
+    last. So the graph is walked once, with no first pass to count each tensor's users.
 
     With ``wanted`` (a list of tensors) the gradients of those tensors are
     returned and no ``.grad`` is touched (``tl.grad``); otherwise leaves (and
     tensors that called ``retain_grad``) accumulate into ``.grad``.
     """
     grads = {}    # id(tensor) -> its gradient so far
-    # The op outputs whose gradient is on its way, as a heap of (-sequence, arrival,
-    # tensor): the newest op first. ``arrival`` means two tensors are never compared
-    # (copy.copy of a tensor shares its node, so a sequence number can appear twice).
+    # The tensors whose gradient is on its way, as a heap of (order, arrival, tensor): an
+    # op's output has order -sequence, a leaf 1, so leaves come after every op, in the
+    # order gradients reached them. ``arrival`` also means two tensors are never compared.
     waiting = []
     arrival = itertools.count().__next__
-    leaves = []   # the leaves reached so far, in the order their first share came
-    next_leaf = 0  # the position in ``leaves`` of the next one to finish
     for r, s in zip(roots, seeds):
         if id(r) in grads:
             grads[id(r)] = grads[id(r)] + s
-            continue
-        grads[id(r)] = s
-        if r._ctx is None:
-            leaves.append(r)
         else:
-            heapq.heappush(waiting, (-r._ctx.sequence, arrival(), r))
+            grads[id(r)] = s
+            heapq.heappush(waiting, (1 if r._ctx is None else -r._ctx.sequence, arrival(), r))
     wanted_ids = {id(t): i for i, t in enumerate(wanted)} if wanted is not None else None
     found = [None] * len(wanted) if wanted is not None else None
+    leaf_grad_ids = set()
     summed = set()  # ids whose gradient is a sum this pass made: safe to add into in place
-    leaf_grad_ids = set()  # the arrays stored in a .grad this pass (_accumulate_grad)
     # Plain arrays and no checks: the usual case, run inline below. Recording the backward
     # (create_graph) or detect_anomaly go through _input_grads and _conform.
     special = create_graph or _anomaly
@@ -550,15 +544,8 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
     global _grad_enabled
     previous, _grad_enabled = _grad_enabled, create_graph
     try:
-        while True:
-            # The newest op waiting; once every op is done, the leaves in turn (no op can
-            # add to a leaf's gradient any more).
-            if waiting:
-                t = heapq.heappop(waiting)[2]
-            elif next_leaf < len(leaves):
-                t, next_leaf = leaves[next_leaf], next_leaf + 1
-            else:
-                break
+        while waiting:
+            t = heapq.heappop(waiting)[2]
             ctx = t._ctx
             if ctx is not None and ctx.inputs is None:  # ctx.freed, without a property call
                 raise RuntimeError(_FREED_MESSAGE)
@@ -602,10 +589,9 @@ def _run_backward(roots, seeds, retain_graph, create_graph, wanted=None):
                 key = id(parent)
                 if key not in grads:  # the first share to reach this parent
                     grads[key] = pg
-                    if parent._ctx is None:
-                        leaves.append(parent)
-                    else:
-                        heapq.heappush(waiting, (-parent._ctx.sequence, arrival(), parent))
+                    made_by = parent._ctx
+                    heapq.heappush(waiting, (1 if made_by is None else -made_by.sequence,
+                                             arrival(), parent))
                 elif key in summed:
                     grads[key] += pg  # our own array from an earlier sum: add in place
                 else:
