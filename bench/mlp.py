@@ -207,8 +207,9 @@ def run(sizes=(64, 1000, 10000), repeats=9, rounds=5, blas_threads=None, only=No
     return results
 
 
-# The NumPy-based frameworks, timed again at N=64 with one BLAS thread (see main).
-ONE_THREAD = ("numpy", "tinygrad-lab", "mygrad", "hips-autograd")
+# Timed again at N=64 with one BLAS thread (see main): NumPy and the NumPy-based framework
+# closest to us there. (HIPS autograd too would add some 5 s to bench/run.py's 4-5 minutes.)
+ONE_THREAD = ("numpy", "tinygrad-lab", "mygrad")
 
 
 def _print_row(label, row):

@@ -15,7 +15,7 @@ NumPy's own work per call. Each step is timed twice:
 Why it matters: at N=64 the matrix products take the same time inside both steps, so what
 tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid cold. How
 much it costs in the N=64 step also depends on what else the machine is doing and on how
-many threads BLAS uses: on 2026-11-27 this printed 74-78 us (93 and 97 in two busy runs)
+many threads BLAS uses: on 2026-11-27 this printed 74-78 us (89-97 in four busy runs)
 while the N=64 difference in bench/mlp.py was 44-105 us with two BLAS threads and 85-116 us
 with one (the README's performance section has the runs).
 """
