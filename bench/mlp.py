@@ -271,8 +271,10 @@ def main():
 
     At N=64 the ratios are also given against ``numpy_same_work_step_factory``: the NumPy
     step that computes the loss value and the precise sigmoid, as tinygrad-lab's step does.
-    The difference between the two NumPy steps is work the faster one leaves out; the
-    difference between the same-work step and tinygrad-lab's is tinygrad-lab's bookkeeping.
+    The difference between the same-work step and tinygrad-lab's is tinygrad-lab's
+    bookkeeping. The difference between the two NumPy steps is the work the faster one leaves
+    out and, as much, where their arrays happen to be allocated: timed phase by phase, most
+    of it was in the weight updates, whose arithmetic is the same in both (README).
 
     The one-thread row is there because the N=64 ratio depends on it: what tinygrad-lab adds
     to the step is Python bookkeeping, and it runs slower when the matrix products have
