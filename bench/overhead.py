@@ -17,8 +17,8 @@ tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid c
 much it costs in the N=64 step also depends on what else the machine is doing and on how
 many threads BLAS uses: on 2026-11-27 this printed 73-97 us over fourteen runs while the N=64
 difference in bench/mlp.py was 44-125 us with two BLAS threads and 74-134 us with one (the
-README's performance section has the runs; at two threads part of that difference is work
-the fast NumPy step leaves out, which bench/mlp.py's same-work row measures).
+README's performance section has the runs; at two threads part of that difference also
+separates the fast NumPy step from bench/mlp.py's same-work one).
 """
 from __future__ import annotations
 
