@@ -35,6 +35,24 @@ def interleaved_medians(fns: dict, repeats=9, number=1):
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
+def ratio_interval(samples, reference, level=0.95, resamples=2000, seed=0):
+    """A bootstrap interval for median(samples) / median(reference): how far the ratio could
+    move with other processes of the same kind (each sample is one process's median).
+
+    Both lists are resampled with replacement ``resamples`` times and the ratio of medians
+    taken each time; the interval holds the middle ``level`` of those ratios. Seeded, so the
+    same samples give the same interval.
+    """
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    ours, ref = np.asarray(samples, float), np.asarray(reference, float)
+    ratios = (np.median(rng.choice(ours, (resamples, ours.size)), axis=1)
+              / np.median(rng.choice(ref, (resamples, ref.size)), axis=1))
+    tail = (1 - level) / 2
+    low, high = np.quantile(ratios, [tail, 1 - tail])
+    return float(low), float(high)
+
+
 def machine() -> dict:
     import numpy as np
     return {"python": platform.python_version(), "numpy": np.__version__,
@@ -60,7 +78,16 @@ def in_child(module: str, function: str, *args, **kwargs):
 
     For PyTorch: its thread pool spinning beside OpenBLAS's in one process would measure
     the two pools fighting, not the frameworks. Arguments and the result go through JSON.
+
+    The child's environment has ``KMP_DUPLICATE_LIB_OK`` set whoever launches it.
+    threadpoolctl, which the children import, adds that variable when it is missing, so it
+    was in the environment of every child of bench/run.py (whose own process had imported
+    threadpoolctl) and in none of bench/mlp.py's. Adding a variable allocates, and that
+    alone moved where the N=64 step's arrays landed: NumPy's step took 0.60 ms with the
+    variable inherited and 0.66 ms without (ten processes each, in turn), ours the same
+    either way, so the two scripts printed different ratios for the same code.
     """
+    import os
     import subprocess
     import sys
     root = str(Path(__file__).resolve().parents[1])
@@ -68,6 +95,7 @@ def in_child(module: str, function: str, *args, **kwargs):
             f"from bench.{module} import {function}; "
             f"args, kwargs = json.loads(sys.argv[1]); "
             f"print(json.dumps({function}(*args, **kwargs)))")
+    env = {**os.environ, "KMP_DUPLICATE_LIB_OK": os.environ.get("KMP_DUPLICATE_LIB_OK", "True")}
     out = subprocess.run([sys.executable, "-c", code, json.dumps([args, kwargs])],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])

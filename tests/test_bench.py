@@ -64,3 +64,40 @@ def test_the_same_work_sigmoid_is_ours_bit_for_bit_tails_included():
     assert same[-1] > 2e-9  # σ(−20) = 2.06e-9, where the fast step's tanh form gives 0
     step = numpy_same_work_step_factory(*make_data(4, sizes=SIZES))
     assert _closure(step)["sigmoid"] is _exp_sigmoid
+
+
+def test_the_ratio_interval_brackets_the_ratio_and_narrows_with_more_processes():
+    from bench.common import ratio_interval
+
+    rng = np.random.default_rng(7)
+    reference = list(0.66 + 0.02 * rng.standard_normal(40))
+    ours = list(0.73 + 0.02 * rng.standard_normal(40))
+    ratio = np.median(ours) / np.median(reference)
+    low, high = ratio_interval(ours, reference)
+    assert low < ratio < high
+    assert ratio_interval(ours, reference) == (low, high)  # seeded: the same interval again
+    few_low, few_high = ratio_interval(ours[:5], reference[:5])
+    assert few_high - few_low > high - low
+    assert ratio_interval([0.7] * 5, [0.7] * 5) == (1.0, 1.0)
+
+
+def test_run_gives_the_close_steps_their_rounds_each_on_its_own_heap_offset(monkeypatch):
+    import bench.mlp as mlp
+
+    offsets = []
+    real_in_child = mlp.in_child
+
+    def spy(module, function, name, n, repeats, blas_threads, heap_offset):
+        offsets.append((name, heap_offset))
+        return real_in_child(module, function, name, n, repeats, blas_threads, heap_offset)
+
+    monkeypatch.setattr(mlp, "in_child", spy)
+    monkeypatch.setattr(mlp, "CLOSE", ("numpy",))
+    row = mlp.run(sizes=(2,), repeats=1, rounds=1, close_rounds=2,
+                  only=("numpy", "tinygrad-lab"))[2]
+    assert [len(row[name]["rounds_ms"]) for name in ("numpy", "tinygrad-lab")] == [2, 1]
+    # each round has its own offset, the same for every framework in it
+    assert offsets == [("numpy", mlp.HEAP_OFFSETS[0]), ("tinygrad-lab", mlp.HEAP_OFFSETS[0]),
+                       ("numpy", mlp.HEAP_OFFSETS[1])]
+    assert len(set(mlp.HEAP_OFFSETS)) == 256 and all(o % 16 == 0 for o in mlp.HEAP_OFFSETS)
+    assert row["tinygrad-lab"]["ratio"] > 0
