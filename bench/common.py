@@ -82,10 +82,13 @@ def in_child(module: str, function: str, *args, **kwargs):
     The child's environment has ``KMP_DUPLICATE_LIB_OK`` set whoever launches it.
     threadpoolctl, which the children import, adds that variable when it is missing, so it
     was in the environment of every child of bench/run.py (whose own process had imported
-    threadpoolctl) and in none of bench/mlp.py's. Adding a variable allocates, and that
-    alone moved where the N=64 step's arrays landed: NumPy's step took 0.60 ms with the
-    variable inherited and 0.66 ms without (ten processes each, in turn), ours the same
-    either way, so the two scripts printed different ratios for the same code.
+    threadpoolctl) and in none of bench/mlp.py's. That alone changed NumPy's N=64 step:
+    0.60 ms with the variable inherited, 0.66 ms without (ten processes each, in turn), ours
+    the same either way, so the two scripts printed different ratios for the same code.
+    Presumably it moved where the step's arrays land (heap offsets move the step as much);
+    we did not pin down how. Since bench/mlp.py gives each round its own heap offset the
+    variable no longer matters there (medians 1.105x with it, 1.106x without); it is set
+    so that children start alike.
     """
     import os
     import subprocess

@@ -213,15 +213,13 @@ def run(sizes=(64, 1000, 10000), repeats=9, rounds=5, blas_threads=None, only=No
 
     A step's time also depends on where in the heap its arrays land, by up to a tenth at
     N=64, and one process layout is not a fair sample of that: holding 16-56 more bytes on
-    the heap before set-up made NumPy's step there 0.63-0.65 ms instead of 0.58-0.61 and
-    ours 0.65-0.70 instead of 0.70-0.76 (so the ratio read 1.05 or 1.23), and a variable in
-    the environment that a library sets when it is missing was enough to move every array
-    (``KMP_DUPLICATE_LIB_OK``, which threadpoolctl sets: bench/run.py's own process had
-    imported it, so its children read 1.17-1.22 where bench/mlp.py's read 1.11-1.13). So
-    each round moves the heap by its own offset, ``HEAP_OFFSETS[r]`` bytes, the same for
-    every framework in the round, and the medians are over layouts, not over one layout.
-    The steps whose N=64 ratio is judged against a bar (``CLOSE``) take ``close_rounds``
-    rounds; the others, far from any bar, keep ``rounds``.
+    the heap before set-up made NumPy's step there 0.62-0.65 ms instead of 0.58-0.61 and
+    ours 0.65-0.70 instead of 0.70-0.76 (so the ratio read about 1.06 or 1.22), and whether
+    ``KMP_DUPLICATE_LIB_OK`` was in the children's environment moved NumPy's step as much
+    (see ``in_child``). So each round moves the heap by its own offset, ``HEAP_OFFSETS[r]``
+    bytes, the same for every framework in the round, and the medians are over layouts,
+    not over one layout. The steps whose N=64 ratio is judged against a bar (``CLOSE``)
+    take ``close_rounds`` rounds; the others, far from any bar, keep ``rounds``.
 
     Each framework's step runs in a process of its own (``repeats`` timings there), and the
     processes take turns, round after round, in alternating order. One shared process
@@ -298,9 +296,8 @@ def main():
     At N=64 the ratios are also given against ``numpy_same_work_step_factory``: the NumPy
     step that computes the loss value and the precise sigmoid, as tinygrad-lab's step does.
     The difference between the same-work step and tinygrad-lab's is tinygrad-lab's
-    bookkeeping. The difference between the two NumPy steps is the work the faster one leaves
-    out and, as much, where their arrays happen to be allocated: timed phase by phase, most
-    of it was in the weight updates, whose arithmetic is the same in both (README).
+    bookkeeping. Over fifteen heap layouts the two NumPy steps took the same time
+    (0.99-1.02x in eight runs): the work the faster one leaves out costs next to nothing.
 
     The one-thread row is there because the N=64 ratio depends on it: what tinygrad-lab adds
     to the step is Python bookkeeping, and it runs slower when the matrix products have

@@ -15,10 +15,10 @@ NumPy's own work per call. Each step is timed twice:
 Why it matters: at N=64 the matrix products take the same time inside both steps, so what
 tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid cold. How
 much it costs in the N=64 step also depends on what else the machine is doing and on how
-many threads BLAS uses: on 2026-11-27 this printed 73-97 us over fourteen runs while the N=64
-difference in bench/mlp.py was 44-125 us with two BLAS threads and 74-134 us with one (the
-README's performance section has the runs; at two threads part of that difference also
-separates the fast NumPy step from bench/mlp.py's same-work one).
+many threads BLAS uses: on 2026-11-27 this printed 73-97 us over nineteen runs, and in the
+four full runs of bench/mlp.py that timed each step over fifteen heap layouts, the N=64
+difference there was 66-83 us with two BLAS threads and 109-114 us with one (the README's
+performance section has the runs).
 """
 from __future__ import annotations
 
