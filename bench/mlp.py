@@ -296,8 +296,8 @@ def main():
     At N=64 the ratios are also given against ``numpy_same_work_step_factory``: the NumPy
     step that computes the loss value and the precise sigmoid, as tinygrad-lab's step does.
     The difference between the same-work step and tinygrad-lab's is tinygrad-lab's
-    bookkeeping. Over fifteen heap layouts the two NumPy steps took the same time
-    (0.99-1.02x in eight runs): the work the faster one leaves out costs next to nothing.
+    bookkeeping. Over fifteen heap layouts the two NumPy steps took nearly the same time
+    (0.99-1.06x in twelve runs, median 1.02): the work the faster one leaves out costs little.
 
     The one-thread row is there because the N=64 ratio depends on it: what tinygrad-lab adds
     to the step is Python bookkeeping, and it runs slower when the matrix products have
