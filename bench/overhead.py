@@ -16,9 +16,9 @@ Why it matters: at N=64 the matrix products take the same time inside both steps
 tinygrad-lab's step loses to NumPy's there is this bookkeeping, and it is paid cold. How
 much it costs in the N=64 step also depends on what else the machine is doing and on how
 many threads BLAS uses: on 2026-11-27 this printed 73-97 us over 22 runs, and in the eight
-full runs of bench/mlp.py that timed each step over fifteen heap layouts, the N=64 difference
-there was 66-102 us with two BLAS threads and 97-115 us with one (the README's performance
-section has the runs).
+runs of bench/mlp.py (six of them inside bench/run.py) that timed each step over fifteen heap
+layouts, the N=64 difference there was 66-102 us with two BLAS threads and 97-115 us with one
+(the README's performance section has the runs).
 """
 from __future__ import annotations
 
